@@ -41,6 +41,8 @@ class Config:
     async_poll_interval: float = 1.0
     wsdl_version: str = "2010-11-15"
     cloudbridge_version: str = "UNKNOWN VERSION"
+    # EC2 region name under which the CloudStack zones are listed.
+    region_name: str = "cloudstack"
     db_type: str = "sqlite"
     db_file: str = "/usr/share/cloud/bridge/db/cloudbridge.db"
     db_host: str = "localhost"
@@ -158,6 +160,8 @@ def config_from_properties(props, path):
                           % (path, config.wsdl_version))
     config.cloudbridge_version = _text(props, path, "cloudbridgeVersion",
                                        config.cloudbridge_version)
+
+    config.region_name = _text(props, path, "regionName", config.region_name)
 
     config.db_type = _text(props, path, "dbType", config.db_type).lower()
     if config.db_type not in ("sqlite", "mysql"):

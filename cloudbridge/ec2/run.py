@@ -1,0 +1,239 @@
+"""RunInstances: one deployVirtualMachine per instance, idempotent by ClientToken."""
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import time
+import uuid
+
+from cloudbridge import errors
+from cloudbridge.cloudstack.client import JobTimeout
+from cloudbridge.ec2 import ids
+from cloudbridge.ec2.core import action
+from cloudbridge.ec2.images import find_template
+from cloudbridge.ec2.instances import list_vms, make_view
+from cloudbridge.ec2.zones import find_zone, is_basic
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_INSTANCE_TYPE = "m1.small"
+# EC2 accepts at most 16 KB of user data before base64 encoding.
+MAX_USER_DATA_BYTES = 16 * 1024
+# Parameters that sign or address the request rather than describe the launch.
+NOT_LAUNCH_PARAMETERS = {"AWSAccessKeyId", "Action", "Signature", "SignatureMethod",
+                         "SignatureVersion", "Timestamp", "Expires", "Version",
+                         "ClientToken", "X-Amz-Algorithm", "X-Amz-Credential",
+                         "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature",
+                         "X-Amz-Security-Token"}
+
+
+def launch_digest(params_tree):
+    launch = {k: v for k, v in params_tree.items() if k not in NOT_LAUNCH_PARAMETERS}
+    return hashlib.sha256(json.dumps(launch, sort_keys=True).encode()).hexdigest()
+
+
+def new_reservation_id():
+    return "%s-%s" % (ids.RESERVATION, uuid.uuid4().hex[:17])
+
+
+def checked_user_data(value):
+    if not value:
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.InvalidParameterValue("Invalid BASE64 encoding of user data.")
+    if len(raw) > MAX_USER_DATA_BYTES:
+        raise errors.InvalidParameterValue(
+            "User data is limited to %d bytes." % MAX_USER_DATA_BYTES)
+    return value
+
+
+def find_offering(ctx, instance_type):
+    """Return the CloudStack service offering id mapped to an instance type."""
+    offering_id = ctx.store.offering_map().get(instance_type)
+    if offering_id is None:
+        raise errors.InvalidParameterValue(
+            "The instance type '%s' is not available: no CloudStack service offering "
+            "is mapped to it (an administrator maps one with SetOfferMapping)." % instance_type)
+    try:
+        found = ctx.cloudstack.list("listServiceOfferings", "serviceoffering", id=offering_id)
+    except errors.InvalidParameterValue:
+        found = []
+    if not found:
+        LOG.warning("instance type %s is mapped to service offering %s, which CloudStack "
+                    "does not list", instance_type, offering_id)
+        raise errors.InvalidParameterValue(
+            "The instance type '%s' is not available: its service offering no longer "
+            "exists in CloudStack." % instance_type)
+    return offering_id
+
+
+def find_network(ctx, zone):
+    """Return the guest network id for a VM in an Advanced zone, creating one if needed."""
+    networks = ctx.cloudstack.list("listNetworks", "network", zoneid=zone["id"],
+                                   canusefordeploy=True, listall=True)
+    isolated = [n for n in networks if str(n.get("type", "")).lower() == "isolated"]
+    chosen = (isolated or networks or [None])[0]
+    if chosen is not None:
+        return chosen["id"]
+    offerings = []
+    for availability in ("Required", "Optional"):
+        offerings = ctx.cloudstack.list("listNetworkOfferings", "networkoffering",
+                                        zoneid=zone["id"], availability=availability,
+                                        guestiptype="Isolated", state="Enabled")
+        if offerings:
+            break
+    if not offerings:
+        raise errors.InvalidParameterValue(
+            "The zone %s has no network for this account and no network offering "
+            "to create one." % zone["name"])
+    account = ctx.cloudstack.list("listAccounts", "account")
+    name = "%s-network" % (account[0]["name"] if account else "ec2")
+    created = ctx.cloudstack.request("createNetwork", name=name, displaytext=name,
+                                     zoneid=zone["id"], networkofferingid=offerings[0]["id"])
+    return created["network"]["id"]
+
+
+def launch_parameters(ctx):
+    """Validate the request and turn it into deployVirtualMachine parameters."""
+    params = ctx.params
+    image_id = params.require("ImageId")
+    min_count = params.integer("MinCount", 1, minimum=1)
+    max_count = params.integer("MaxCount", 1, minimum=1)
+    if min_count > max_count:
+        raise errors.InvalidParameterValue(
+            "MinCount (%d) must not be greater than MaxCount (%d)." % (min_count, max_count))
+    user_data = checked_user_data(params.get("UserData"))
+    instance_type = params.get("InstanceType") or DEFAULT_INSTANCE_TYPE
+    group_names = params.strings("SecurityGroup")
+    group_ids = params.strings("SecurityGroupId")
+
+    zone = find_zone(ctx, params.structure("Placement").get("AvailabilityZone"))
+    template = find_template(ctx, image_id)
+    deploy = {
+        "zoneid": zone["id"],
+        "templateid": template["id"],
+        "serviceofferingid": find_offering(ctx, instance_type),
+        "keypair": params.get("KeyName"),
+        "userdata": user_data,
+    }
+    if params.get("KeyName"):
+        keys = ctx.cloudstack.list("listSSHKeyPairs", "sshkeypair", name=params.get("KeyName"))
+        if not any(k.get("name") == params.get("KeyName") for k in keys):
+            raise errors.InvalidKeyPairNotFound(
+                "The key pair '%s' does not exist" % params.get("KeyName"))
+    if is_basic(zone) or zone.get("securitygroupsenabled"):
+        if group_names:
+            deploy["securitygroupnames"] = ",".join(group_names)
+        if group_ids:
+            resolved = ids.resolve(ctx, ids.SECURITY_GROUP, group_ids, errors.InvalidGroupNotFound)
+            deploy["securitygroupids"] = ",".join(resolved.values())
+    elif group_names or group_ids:
+        raise errors.InvalidParameterValue(
+            "Security groups are not available in zone %s; launch without SecurityGroup."
+            % zone["name"])
+    if not is_basic(zone):
+        deploy["networkids"] = find_network(ctx, zone)
+    return deploy, min_count, max_count
+
+
+def destroy_quietly(ctx, vm_ids):
+    """Destroy VMs of a failed launch, so that it leaves nothing behind."""
+    jobs = {}
+    for vm_id in vm_ids:
+        try:
+            jobs[ctx.cloudstack.submit("destroyVirtualMachine", id=vm_id)["jobid"]] = vm_id
+        except errors.EC2Error as exc:
+            LOG.error("could not destroy VM %s of a failed launch: %s", vm_id, exc)
+    for job_id, outcome in ctx.cloudstack.wait_for_jobs(
+            {job: "destroyVirtualMachine" for job in jobs}).items():
+        if isinstance(outcome, Exception):
+            LOG.error("could not destroy VM %s of a failed launch: %s", jobs[job_id], outcome)
+
+
+def launch(ctx, deploy, min_count, max_count):
+    """Deploy up to max_count VMs; return the ids of the launched ones in order."""
+    submitted = []
+    try:
+        for _ in range(max_count):
+            started = ctx.cloudstack.submit("deployVirtualMachine", **deploy)
+            submitted.append((started["jobid"], started["id"]))
+    except errors.EC2Error:
+        if submitted:
+            destroy_quietly(ctx, [vm_id for _, vm_id in submitted])
+        raise
+
+    outcomes = ctx.cloudstack.wait_for_jobs(
+        {job_id: "deployVirtualMachine" for job_id, _ in submitted})
+    launched, failed, first_failure = [], [], None
+    for job_id, vm_id in submitted:
+        outcome = outcomes[job_id]
+        if isinstance(outcome, Exception) and not isinstance(outcome, JobTimeout):
+            failed.append(vm_id)
+            first_failure = first_failure or outcome
+        else:
+            launched.append(vm_id)
+    if len(launched) < min_count:
+        destroy_quietly(ctx, launched + failed)
+        raise first_failure
+    if failed:
+        destroy_quietly(ctx, failed)
+    return launched
+
+
+def wait_for_other_launch(ctx, token, digest):
+    """Return the reservation another request is launching under the same ClientToken."""
+    deadline = time.monotonic() + ctx.config.async_job_timeout
+    while True:
+        record = ctx.store.claim_client_token(ctx.access_key, token, digest)
+        if record is None:
+            return None  # the other launch failed and released the token: launch here
+        if record.request_digest != digest:
+            raise errors.IdempotentParameterMismatch(
+                "The client token '%s' was already used with different parameters." % token)
+        if record.reservation_id:
+            return record.reservation_id
+        if time.monotonic() >= deadline:
+            raise errors.IncorrectState(
+                "A launch with client token '%s' is still in progress." % token)
+        time.sleep(ctx.config.async_poll_interval)
+
+
+def reservation_response(ctx, reservation_id, vm_ids):
+    by_id = {vm["id"]: vm for vm in list_vms(ctx)}
+    vms = [by_id[vm_id] for vm_id in vm_ids if vm_id in by_id]
+    view = make_view(ctx, vms)
+    reservations = view.reservation_list()
+    instances = reservations[0]["instancesSet"] if reservations else []
+    groups = reservations[0]["groupSet"] if reservations else []
+    return {
+        "reservationId": reservation_id,
+        "ownerId": vms[0].get("account", "") if vms else "",
+        "groupSet": groups,
+        "instancesSet": instances,
+    }
+
+
+@action("RunInstances")
+def run_instances(ctx):
+    token = ctx.params.get("ClientToken")
+    digest = launch_digest(ctx.params.tree)
+    if token:
+        existing = wait_for_other_launch(ctx, token, digest)
+        if existing is not None:
+            return reservation_response(ctx, existing, ctx.store.reservation_members(existing))
+    try:
+        deploy, min_count, max_count = launch_parameters(ctx)
+        launched = launch(ctx, deploy, min_count, max_count)
+        reservation_id = new_reservation_id()
+        ctx.store.add_reservation(reservation_id, ctx.access_key, launched)
+    except BaseException:
+        if token:
+            ctx.store.release_client_token(ctx.access_key, token)
+        raise
+    if token:
+        ctx.store.complete_client_token(ctx.access_key, token, reservation_id)
+    return reservation_response(ctx, reservation_id, launched)

@@ -168,3 +168,41 @@ class Unavailable(ServerError):
 class InsufficientInstanceCapacity(ServerError):
     code = "InsufficientInstanceCapacity"
     status = 500
+
+
+# Security groups, volumes and snapshots.
+
+class InvalidGroupDuplicate(ClientError):
+    code = "InvalidGroup.Duplicate"
+
+
+class InvalidGroupInUse(ClientError):
+    code = "InvalidGroup.InUse"
+
+
+class InvalidGroupReserved(ClientError):
+    code = "InvalidGroup.Reserved"
+
+
+class InvalidPermissionNotFound(ClientError):
+    code = "InvalidPermission.NotFound"
+
+
+class InvalidPermissionDuplicate(ClientError):
+    code = "InvalidPermission.Duplicate"
+
+
+class InvalidPermissionMalformed(ClientError):
+    code = "InvalidPermission.Malformed"
+
+
+class VolumeInUse(ClientError):
+    code = "VolumeInUse"
+
+
+class InvalidVolumeZoneMismatch(ClientError):
+    code = "InvalidVolume.ZoneMismatch"
+
+
+class InvalidAttachmentNotFound(ClientError):
+    code = "InvalidAttachment.NotFound"

@@ -206,3 +206,22 @@ class InvalidVolumeZoneMismatch(ClientError):
 
 class InvalidAttachmentNotFound(ClientError):
     code = "InvalidAttachment.NotFound"
+
+
+# Key pairs, elastic IP addresses and tagged resources.
+
+class InvalidKeyPairDuplicate(ClientError):
+    code = "InvalidKeyPair.Duplicate"
+
+
+class InvalidKeyPairFormat(ClientError):
+    code = "InvalidKeyPair.Format"
+
+
+class InvalidAllocationIDNotFound(NotFound):
+    code = "InvalidAllocationID.NotFound"
+
+
+class InvalidID(ClientError):
+    # EC2's code for a resource id of no known form (CreateTags, DeleteTags).
+    code = "InvalidID"

@@ -225,3 +225,17 @@ class InvalidAllocationIDNotFound(NotFound):
 class InvalidID(ClientError):
     # EC2's code for a resource id of no known form (CreateTags, DeleteTags).
     code = "InvalidID"
+
+
+# Images.
+
+class InvalidAMINameMalformed(ClientError):
+    code = "InvalidAMIName.Malformed"
+
+
+class InvalidAMINameDuplicate(ClientError):
+    code = "InvalidAMIName.Duplicate"
+
+
+class InvalidAMIAttributeItemValue(ClientError):
+    code = "InvalidAMIAttributeItemValue"

@@ -4,7 +4,8 @@ from collections import OrderedDict
 
 from cloudbridge.simulator import errors
 from cloudbridge.simulator.accounts import check_limit
-from cloudbridge.simulator.api import AsyncResult, ObjectResult, SuccessResult, command, fmt_date, now_ts
+from cloudbridge.simulator.api import (AsyncResult, ListResult, ObjectResult, SuccessResult, command,
+                                       fmt_date, now_ts)
 from cloudbridge.simulator.jobs import job_kind
 from cloudbridge.simulator.seed import ISOLATED_GUEST, sid
 from cloudbridge.simulator.state import new_id
@@ -432,3 +433,18 @@ def _finish_disable_static_nat(ctx, job):
     if ip is not None and ip["isstaticnat"]:
         release_static_nat(ctx.model, ip)
     return {"success": True}
+
+
+# Port forwarding and 1:1 NAT rules are not simulated; clients such as
+# libcloud list them with every listing of nodes.
+
+@command("listPortForwardingRules", dict(id="str", ipaddressid="uuid:ips", networkid="str"),
+         listing=True)
+def list_port_forwarding_rules(ctx, p):
+    return ListResult("portforwardingrule", [])
+
+
+@command("listIpForwardingRules", dict(id="str", ipaddressid="uuid:ips",
+                                       virtualmachineid="uuid:vms"), listing=True)
+def list_ip_forwarding_rules(ctx, p):
+    return ListResult("ipforwardingrule", [])

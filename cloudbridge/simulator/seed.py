@@ -183,7 +183,8 @@ def seed(model):
         traffictype="Guest", isdefault=True, specifyvlan=True, conservemode=True,
         specifyipranges=True, availability="Optional", networkrate=200, state="Enabled",
         guestiptype="Shared", services=SG_SERVICES, forvpc=False, ispersistent=False,
-        egressdefaultpolicy=True, created=SEED_DATE, provider="VirtualRouter")
+        egressdefaultpolicy=True, created=SEED_DATE, provider="VirtualRouter",
+        serviceofferingid=sid("serviceoffering", "System Offering For Software Router"))
     iso_off = sid("networkoffering", "DefaultIsolatedNetworkOfferingWithSourceNatService")
     model.network_offerings[iso_off] = _od(
         id=iso_off, name="DefaultIsolatedNetworkOfferingWithSourceNatService",
@@ -191,7 +192,8 @@ def seed(model):
         traffictype="Guest", isdefault=True, specifyvlan=False, conservemode=True,
         specifyipranges=False, availability="Required", networkrate=200, state="Enabled",
         guestiptype="Isolated", services=ISOLATED_SERVICES, forvpc=False, ispersistent=False,
-        egressdefaultpolicy=False, created=SEED_DATE, provider="VirtualRouter")
+        egressdefaultpolicy=False, created=SEED_DATE, provider="VirtualRouter",
+        serviceofferingid=sid("serviceoffering", "System Offering For Software Router"))
 
     # the Basic zone's shared guest network
     nid = sid("network", "guestNetworkForBasicZone")

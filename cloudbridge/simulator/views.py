@@ -349,7 +349,7 @@ def network_offering_view(model, off):
     obj = OrderedDict()
     for key in ("id", "name", "displaytext", "traffictype", "isdefault", "specifyvlan",
                 "conservemode", "specifyipranges", "availability", "networkrate", "state",
-                "guestiptype"):
+                "guestiptype", "serviceofferingid"):
         obj[key] = off.get(key)
     obj["service"] = [OrderedDict([("name", s), ("provider", [{"name": off["provider"]}])])
                       for s in off["services"]]

@@ -13,6 +13,7 @@ from cloudbridge import errors
 from cloudbridge.protocol.dispatch import Dispatcher, new_request_id
 from cloudbridge.protocol.query import XML_CONTENT_TYPE, QueryResult, handle_query
 from cloudbridge.protocol.request import HttpRequest, parse_query_params
+from cloudbridge.protocol.soap import handle_soap
 from cloudbridge.protocol.xml import error_document
 
 LOG = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def is_soap(request):
 
 
 class BridgeApplication:
-    def __init__(self, config, store, soap_handler=None):
+    def __init__(self, config, store, soap_handler=handle_soap):
         self.config = config
         self.store = store
         self.dispatcher = Dispatcher(config, store)

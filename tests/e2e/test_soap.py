@@ -1,0 +1,308 @@
+"""The SOAP endpoint with WS-Security X.509 signatures, over HTTP, against the simulator."""
+
+import base64
+import datetime
+import logging
+
+import pytest
+import requests
+from lxml import etree
+
+from cloudbridge.cli import register
+from tests.harness import EXTENSION_RESPONSES, USERS, assert_valid
+from tests.soap_client import (SOAP_NS, SOAP_PATH, SoapClient, SoapResponse, certificate_pem,
+                               ec2_namespace, make_certificate, operation_element, serialize,
+                               sign_envelope, signed_request, unsigned_envelope)
+
+BASE = "2010-11-15"
+JAVA = "2013-02-01"
+UTC = datetime.timezone.utc
+
+
+@pytest.fixture(scope="module")
+def alice_certificate(cloud, tmp_path_factory):
+    """Alice's key and certificate, registered with cloud-bridge-register --cert."""
+    key, certificate = make_certificate("alice")
+    cert_file = tmp_path_factory.mktemp("alice") / "cert.pem"
+    cert_file.write_text(certificate_pem(certificate))
+    alice = USERS["alice"]
+    status = register.main(["--apikey", alice.access_key, "--secretkey", alice.secret_key,
+                            "--cert", str(cert_file), "--url", cloud.bridge.url + "/bridge"])
+    assert status == 0
+    cloud.responses.clear()
+    return key, certificate
+
+
+@pytest.fixture
+def soap(cloud, alice_certificate):
+    return SoapClient(cloud.bridge.url, *alice_certificate)
+
+
+@pytest.fixture(autouse=True)
+def soap_responses_match_schema(request):
+    """Validate the response element of every successful 2010-11-15 SOAP response.
+
+    The envelopes are taken out of the recorded responses, so that the
+    harness's own check sees only Query API documents.
+    """
+    yield
+    if "cloud" not in request.fixturenames:
+        return
+    cloud = request.getfixturevalue("cloud")
+    others = []
+    for status, body in cloud.responses:
+        root = etree.fromstring(body) if body.lstrip().startswith(b"<") else None
+        if root is None or root.tag != "{%s}Envelope" % SOAP_NS:
+            others.append((status, body))
+            continue
+        element = root.find("{%s}Body" % SOAP_NS)[0]
+        qname = etree.QName(element)
+        if (status == 200 and qname.namespace == ec2_namespace(BASE)
+                and qname.localname not in EXTENSION_RESPONSES):
+            assert_valid(etree.tostring(element))
+    cloud.responses[:] = others
+
+
+def calls(cloud, command):
+    return [c for c in cloud.simulator.calls if c["command"] == command]
+
+
+def cloudstack_vm(cloud, vm_id):
+    found = cloud.cloudstack("admin").list("listVirtualMachines", "virtualmachine",
+                                           listall=True, id=vm_id)
+    return found[0] if found else None
+
+
+def ok(response, action, version):
+    """Assert a successful response in the request's namespace; return it."""
+    assert response.status == 200, response.raw.decode()
+    assert response.content_type == "text/xml; charset=UTF-8"
+    assert response.element.tag == "{%s}%sResponse" % (ec2_namespace(version), action)
+    if version == BASE:
+        assert_valid(etree.tostring(response.element))
+    return response
+
+
+def assert_fault(response, faultcode):
+    assert response.status == 500
+    assert response.content_type == "text/xml; charset=UTF-8"
+    assert response.is_fault, response.raw.decode()
+    assert response.faultcode == faultcode
+    assert response.faultstring
+
+
+def first_item(response, path):
+    values = response.texts(path)
+    assert values, "no %s in %s" % (path, response.raw.decode())
+    return values[0]
+
+
+# The instance lifecycle.
+
+@pytest.mark.parametrize("version", [BASE, JAVA])
+def test_instance_lifecycle(cloud, soap, version):
+    zones = ok(soap.call("DescribeAvailabilityZones", version), "DescribeAvailabilityZones",
+               version)
+    assert sorted(zones.texts(".//zoneName")) == ["zone1", "zone2"]
+    assert set(zones.texts(".//zoneState")) == {"available"}
+
+    images = ok(soap.call("DescribeImages", version), "DescribeImages", version)
+    names = dict(zip(images.texts("imagesSet/item/imageId"),
+                     images.texts("imagesSet/item/name")))
+    image_id = next(i for i, name in names.items() if "CentOS" in (name or ""))
+
+    cloud.simulator.clear_calls()
+    user_data = b"#!/bin/sh\necho soap\n"
+    run = ok(soap.call("RunInstances", version, {
+        "imageId": image_id, "minCount": 1, "maxCount": 1, "groupSet": [],
+        "userData": {"data": base64.b64encode(user_data).decode()},
+        "instanceType": "m1.small", "placement": {"availabilityZone": "zone1"},
+        "monitoring": {"enabled": "false"}, "disableApiTermination": "false"}),
+        "RunInstances", version)
+    instance_id = first_item(run, "instancesSet/item/instanceId")
+    assert run.texts("instancesSet/item/imageId") == [image_id]
+    assert run.texts("instancesSet/item/instanceType") == ["m1.small"]
+    assert run.texts("instancesSet/item/placement/availabilityZone") == ["zone1"]
+    assert run.texts("instancesSet/item/instanceState/name") == ["running"]
+    deploys = calls(cloud, "deployVirtualMachine")
+    assert len(deploys) == 1
+    assert deploys[0]["apikey"] == USERS["alice"].access_key
+    assert base64.b64decode(deploys[0]["params"]["userdata"]) == user_data
+    assert deploys[0]["params"]["serviceofferingid"] == cloud.offerings()["Small Instance"]
+
+    described = ok(soap.call("DescribeInstances", version, {
+        "instancesSet": [{"instanceId": instance_id}],
+        "filterSet": [{"name": "instance-state-name", "valueSet": [{"value": "running"}]}]}),
+        "DescribeInstances", version)
+    assert described.texts("reservationSet/item/reservationId") == run.texts("reservationId")
+    assert described.texts(".//instancesSet/item/instanceId") == [instance_id]
+    vm_id = cloud.stores[0].cloudstack_ids("i", [instance_id])[instance_id]
+    assert cloudstack_vm(cloud, vm_id)["state"] == "Running"
+
+    stopped = ok(soap.call("StopInstances", version,
+                           {"instancesSet": [{"instanceId": instance_id}]}),
+                 "StopInstances", version)
+    assert stopped.texts("instancesSet/item/previousState/name") == ["running"]
+    assert stopped.texts("instancesSet/item/currentState/name") == ["stopped"]
+    assert cloudstack_vm(cloud, vm_id)["state"] == "Stopped"
+
+    started = ok(soap.call("StartInstances", version,
+                           {"instancesSet": [{"instanceId": instance_id}]}),
+                 "StartInstances", version)
+    assert started.texts("instancesSet/item/currentState/name") == ["running"]
+    assert cloudstack_vm(cloud, vm_id)["state"] == "Running"
+
+    rebooted = ok(soap.call("RebootInstances", version,
+                            {"instancesSet": [{"instanceId": instance_id}]}),
+                  "RebootInstances", version)
+    assert rebooted.texts("return") == ["true"]
+    assert calls(cloud, "rebootVirtualMachine")[-1]["params"]["id"] == vm_id
+
+    terminated = ok(soap.call("TerminateInstances", version,
+                              {"instancesSet": [{"instanceId": instance_id}]}),
+                    "TerminateInstances", version)
+    assert terminated.texts("instancesSet/item/currentState/name") == ["terminated"]
+    assert cloudstack_vm(cloud, vm_id)["state"] in ("Destroyed", "Expunging")
+
+
+def test_access_log_names_user_and_action(cloud, soap, caplog):
+    with caplog.at_level(logging.INFO, logger="cloudbridge.access"):
+        ok(soap.call("DescribeRegions", BASE), "DescribeRegions", BASE)
+    lines = [r.getMessage() for r in caplog.records if r.name == "cloudbridge.access"]
+    assert any(" %s DescribeRegions 200 " % USERS["alice"].access_key in line
+               for line in lines), lines
+
+
+def test_soap_on_bridge_path_without_soap_action(cloud, alice_certificate):
+    body = signed_request("DescribeAvailabilityZones", JAVA, {}, *alice_certificate)
+    response = SoapResponse(requests.post(
+        cloud.bridge.url + "/bridge", data=body,
+        headers={"Content-Type": "text/xml; charset=UTF-8"}, timeout=60))
+    ok(response, "DescribeAvailabilityZones", JAVA)
+
+
+def test_bare_soap_action_header(soap, alice_certificate):
+    body = signed_request("DescribeRegions", BASE, {}, *alice_certificate)
+    response = SoapResponse(soap.post(body, headers={"SOAPAction": "DescribeRegions"}))
+    ok(response, "DescribeRegions", BASE)
+
+
+def test_sha256_signature(soap):
+    ok(soap.call("DescribeRegions", JAVA, signature_algorithm="rsa-sha256",
+                 digest_algorithm="sha256"), "DescribeRegions", JAVA)
+
+
+# Rejected requests: a Fault, HTTP 500, and nothing done.
+
+def test_tampered_body_rejected(cloud, soap, alice_certificate):
+    envelope = unsigned_envelope(operation_element("DescribeInstances", BASE, {}))
+    sign_envelope(envelope, *alice_certificate)
+    operation = envelope.find("{%s}Body" % SOAP_NS)[0]
+    etree.SubElement(etree.SubElement(etree.SubElement(
+        operation, "{%s}instancesSet" % ec2_namespace(BASE)),
+        "{%s}item" % ec2_namespace(BASE)), "{%s}instanceId" % ec2_namespace(BASE)).text = "i-1"
+    response = SoapResponse(soap.post(serialize(envelope), soap_action="DescribeInstances"))
+    assert_fault(response, "soapenv:Client.SignatureDoesNotMatch")
+
+
+def test_signature_by_another_key_rejected(cloud, soap, alice_certificate):
+    other_key, _ = make_certificate("mallory")
+    body = signed_request("DescribeInstances", BASE, {}, other_key, alice_certificate[1])
+    response = SoapResponse(soap.post(body, soap_action="DescribeInstances"))
+    assert_fault(response, "soapenv:Client.SignatureDoesNotMatch")
+
+
+def test_unregistered_certificate_rejected(cloud, alice_certificate):
+    stranger = SoapClient(cloud.bridge.url, *make_certificate("stranger"))
+    response = stranger.call("DescribeInstances", BASE)
+    assert_fault(response, "soapenv:Client.AuthFailure")
+    assert "not registered" in response.faultstring
+
+
+def test_expired_timestamp_rejected(soap):
+    created = datetime.datetime.now(UTC) - datetime.timedelta(minutes=10)
+    response = soap.call("DescribeInstances", BASE, created=created)
+    assert_fault(response, "soapenv:Client.RequestExpired")
+
+
+def test_missing_security_header_rejected(soap):
+    envelope = unsigned_envelope(operation_element("DescribeInstances", BASE, {}))
+    response = SoapResponse(soap.post(serialize(envelope), soap_action="DescribeInstances"))
+    assert_fault(response, "soapenv:Client.AuthFailure")
+    assert "not signed" in response.faultstring
+
+
+def test_wrapped_body_rejected(cloud, soap, alice_certificate):
+    run = ok(soap.call("RunInstances", BASE, {
+        "imageId": first_item(soap.call("DescribeImages", BASE), "imagesSet/item/imageId"),
+        "minCount": 1, "maxCount": 1, "instanceType": "m1.small"}), "RunInstances", BASE)
+    instance_id = first_item(run, "instancesSet/item/instanceId")
+
+    # Alice signed a harmless DescribeInstances; the attacker moves that Body
+    # into the Header and adds a Body that terminates her instance.
+    envelope = unsigned_envelope(operation_element("DescribeInstances", BASE, {}))
+    sign_envelope(envelope, *alice_certificate)
+    signed_body = envelope.find("{%s}Body" % SOAP_NS)
+    etree.SubElement(envelope.find("{%s}Header" % SOAP_NS), "{urn:attack}Wrapper").append(
+        signed_body)
+    forged = etree.SubElement(envelope, "{%s}Body" % SOAP_NS)
+    forged.append(operation_element("TerminateInstances", BASE,
+                                    {"instancesSet": [{"instanceId": instance_id}]}))
+    cloud.simulator.clear_calls()
+    response = SoapResponse(soap.post(serialize(envelope), soap_action="TerminateInstances"))
+    assert_fault(response, "soapenv:Client.AuthFailure")
+    assert calls(cloud, "destroyVirtualMachine") == []
+
+    described = ok(soap.call("DescribeInstances", BASE,
+                             {"instancesSet": [{"instanceId": instance_id}]}),
+                   "DescribeInstances", BASE)
+    assert described.texts(".//instanceState/name") == ["running"]
+    ok(soap.call("TerminateInstances", BASE, {"instancesSet": [{"instanceId": instance_id}]}),
+       "TerminateInstances", BASE)
+
+
+def test_entity_expansion_rejected(soap):
+    # Nine levels of ten references each: a billion "lol"s if expanded.
+    entities = ['<!ENTITY lol0 "lol">'] + [
+        '<!ENTITY lol%d "%s">' % (level, ("&lol%d;" % (level - 1)) * 10)
+        for level in range(1, 10)]
+    payload = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [%s]>\n'
+               '<soap:Envelope xmlns:soap="%s"><soap:Body>&lol9;</soap:Body></soap:Envelope>'
+               % ("".join(entities), SOAP_NS)).encode()
+    response = SoapResponse(soap.post(payload, soap_action="DescribeInstances"))
+    assert_fault(response, "soapenv:Client.InvalidRequest")
+    assert "DOCTYPE" in response.faultstring
+
+
+def test_external_entity_rejected(soap):
+    payload = (b'<?xml version="1.0"?>\n<!DOCTYPE e [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+               b'<soap:Envelope xmlns:soap="%s"><soap:Body>&xxe;</soap:Body></soap:Envelope>'
+               % SOAP_NS.encode())
+    response = SoapResponse(soap.post(payload, soap_action="DescribeInstances"))
+    assert_fault(response, "soapenv:Client.InvalidRequest")
+    assert "root:" not in response.raw.decode()
+
+
+def test_soap_action_mismatch_rejected(cloud, soap, alice_certificate):
+    body = signed_request("DescribeInstances", BASE, {}, *alice_certificate)
+    response = SoapResponse(soap.post(body, soap_action="TerminateInstances"))
+    assert_fault(response, "soapenv:Client.InvalidRequest")
+    assert "SOAPAction" in response.faultstring
+
+
+def test_unsupported_version_rejected(soap):
+    response = soap.call("DescribeInstances", "2009-11-30")
+    assert_fault(response, "soapenv:Client.InvalidParameterValue")
+    assert "2009-11-30" in response.faultstring
+
+
+def test_unknown_operation_rejected(soap):
+    response = soap.call("DescribeSpotPriceHistory", BASE)
+    assert_fault(response, "soapenv:Client.InvalidAction")
+
+
+def test_action_error_is_client_fault(soap):
+    response = soap.call("DescribeInstances", BASE,
+                         {"instancesSet": [{"instanceId": "i-0123456789abcdef0"}]})
+    assert_fault(response, "soapenv:Client.InvalidInstanceID.NotFound")
+    assert response.element.findtext("detail/RequestID")

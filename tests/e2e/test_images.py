@@ -6,6 +6,7 @@ exactly: the simulator's three public templates plus his own two.
 """
 
 import re
+import time
 
 import boto.exception
 import botocore.exceptions
@@ -43,6 +44,15 @@ def own_templates(cloud, user, name=None):
 def cloudstack_vm(cloud, vm_id):
     return cloud.cloudstack("admin").list("listVirtualMachines", "virtualmachine",
                                           listall=True, id=vm_id)[0]
+
+
+def wait_for_state(cloud, vm_id, state):
+    """Poll CloudStack until the VM is in this state (EC2 state changes return at once)."""
+    for _ in range(400):
+        if cloudstack_vm(cloud, vm_id)["state"] == state:
+            return
+        time.sleep(0.05)
+    raise AssertionError("VM %s never reached state %s" % (vm_id, state))
 
 
 def template_id(cloud, image_id):
@@ -90,7 +100,9 @@ def alice_instance(cloud):
     run = ec2.run_instances(ImageId=image["ImageId"], MinCount=1, MaxCount=1,
                             InstanceType="m1.small", Placement={"AvailabilityZone": "zone1"})
     instance_id = run["Instances"][0]["InstanceId"]
-    return instance_id, cloud.stores[0].cloudstack_ids("i", [instance_id])[instance_id]
+    vm_id = cloud.stores[0].cloudstack_ids("i", [instance_id])[instance_id]
+    wait_for_state(cloud, vm_id, "Running")
+    return instance_id, vm_id
 
 
 def names(images):
@@ -276,6 +288,7 @@ def test_create_image_of_stopped_instance_boto2(cloud, alice_instance):
     instance_id, vm_id = alice_instance
     conn = cloud.boto2("alice")
     conn.stop_instances(instance_ids=[instance_id])
+    wait_for_state(cloud, vm_id, "Stopped")
     cloud.simulator.clear_calls()
 
     image_id = conn.create_image(instance_id, "alice-stopped-image",
@@ -290,6 +303,7 @@ def test_create_image_of_stopped_instance_boto2(cloud, alice_instance):
     assert image.name == "alice-stopped-image"
     assert image.description == "made while stopped"
     conn.start_instances(instance_ids=[instance_id])
+    wait_for_state(cloud, vm_id, "Running")
 
 
 def test_create_image_no_reboot_of_running_instance(cloud, alice_instance):

@@ -3,7 +3,6 @@
 import logging
 
 from cloudbridge import errors
-from cloudbridge.cloudstack.client import JobTimeout
 from cloudbridge.ec2 import ids
 from cloudbridge.ec2.core import action
 from cloudbridge.ec2.filters import apply_filters, validate_filters
@@ -64,52 +63,31 @@ def describe_instances(ctx):
     return {"reservationSet": view.reservation_list(keep)}
 
 
-def change_states(ctx, command, skip_states, job_params=None):
-    """Run one CloudStack command on each instance and report the state changes.
+def change_states(ctx, command, transition, skip_states, job_params=None):
+    """Start one CloudStack job per instance and report the state changes.
 
-    Instances already in one of `skip_states` get no call; their previous and
-    current states are the same.  Every job is started before any is waited
-    for.  A failed job fails the request with its EC2 error once all jobs
-    have finished.
+    As EC2 does, the answer comes as soon as every job has started: the
+    current state is the transitional one (`transition`, a CloudStack state
+    name such as "Stopping").  Instances already in one of `skip_states` get
+    no job, and their previous and current states are the same.  A job that
+    CloudStack rejects outright fails the request with its EC2 error.
     """
     instance_ids = ctx.params.strings("InstanceId")
     if not instance_ids:
         raise errors.MissingParameter("The request must contain the parameter InstanceId")
     targets = find_vms(ctx, instance_ids)
 
-    jobs = {}
-    for given, vm in targets:
-        if vm.get("state") in skip_states:
-            continue
-        started = ctx.cloudstack.submit(command, id=vm["id"], **(job_params or {}))
-        jobs[started["jobid"]] = (given, vm)
-    outcomes = ctx.cloudstack.wait_for_jobs({job: command for job in jobs}) if jobs else {}
-
-    current = {}
-    failure = None
-    for job_id, (given, vm) in jobs.items():
-        outcome = outcomes[job_id]
-        if isinstance(outcome, JobTimeout):
-            current[vm["id"]] = None  # still in progress: report the state CloudStack shows
-        elif isinstance(outcome, Exception):
-            failure = failure or outcome
-        else:
-            current[vm["id"]] = (outcome.get("virtualmachine") or {}).get("state")
-    if failure is not None:
-        raise failure
-
-    pending = [vm_id for vm_id, state in current.items() if state is None]
-    if pending:
-        fresh = {vm["id"]: vm for vm in list_vms(ctx)}
-        for vm_id in pending:
-            current[vm_id] = fresh.get(vm_id, {}).get("state", "Destroyed")
-
     instance_ids_by_vm = ids.to_ec2(ctx, ids.INSTANCE, [vm["id"] for _, vm in targets])
     changes = []
     for given, vm in targets:
+        current = vm.get("state")
+        if current not in skip_states:
+            started = ctx.cloudstack.submit(command, id=vm["id"], **(job_params or {}))
+            LOG.info("%s of VM %s started as job %s", command, vm["id"], started.get("jobid"))
+            current = transition
         changes.append({
             "instanceId": instance_ids_by_vm[vm["id"]],
-            "currentState": ec2_state(current.get(vm["id"], vm.get("state"))),
+            "currentState": ec2_state(current),
             "previousState": ec2_state(vm.get("state")),
         })
     return {"instancesSet": changes}
@@ -117,19 +95,20 @@ def change_states(ctx, command, skip_states, job_params=None):
 
 @action("StartInstances")
 def start_instances(ctx):
-    return change_states(ctx, "startVirtualMachine", {"Running", "Starting"})
+    return change_states(ctx, "startVirtualMachine", "Starting", {"Running", "Starting"})
 
 
 @action("StopInstances")
 def stop_instances(ctx):
     forced = ctx.params.boolean("Force", False)
-    return change_states(ctx, "stopVirtualMachine", {"Stopped", "Stopping"},
+    return change_states(ctx, "stopVirtualMachine", "Stopping", {"Stopped", "Stopping"},
                          {"forced": forced} if forced else None)
 
 
 @action("TerminateInstances")
 def terminate_instances(ctx):
-    return change_states(ctx, "destroyVirtualMachine", {"Destroyed", "Expunging"})
+    return change_states(ctx, "destroyVirtualMachine", "Expunging",
+                         {"Destroyed", "Expunging"})
 
 
 @action("RebootInstances")
@@ -143,11 +122,7 @@ def reboot_instances(ctx):
         raise errors.IncorrectInstanceState(
             "The instance '%s' is not in a state from which it can be rebooted."
             % ", ".join(not_running))
-    jobs = {}
     for given, vm in targets:
-        jobs[ctx.cloudstack.submit("rebootVirtualMachine", id=vm["id"])["jobid"]] = given
-    outcomes = ctx.cloudstack.wait_for_jobs({job: "rebootVirtualMachine" for job in jobs})
-    for outcome in outcomes.values():
-        if isinstance(outcome, Exception) and not isinstance(outcome, JobTimeout):
-            raise outcome
+        started = ctx.cloudstack.submit("rebootVirtualMachine", id=vm["id"])
+        LOG.info("rebootVirtualMachine of VM %s started as job %s", vm["id"], started.get("jobid"))
     return {"return": True}

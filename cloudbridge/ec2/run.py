@@ -21,6 +21,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_INSTANCE_TYPE = "m1.small"
 # EC2 accepts at most 16 KB of user data before base64 encoding.
 MAX_USER_DATA_BYTES = 16 * 1024
+# EC2's limit on the length of a ClientToken.
+MAX_CLIENT_TOKEN_LENGTH = 64
 # Parameters that sign or address the request rather than describe the launch.
 NOT_LAUNCH_PARAMETERS = {"AWSAccessKeyId", "Action", "Signature", "SignatureMethod",
                          "SignatureVersion", "Timestamp", "Expires", "Version",
@@ -219,7 +221,10 @@ def reservation_response(ctx, reservation_id, vm_ids):
 
 @action("RunInstances")
 def run_instances(ctx):
-    token = ctx.params.get("ClientToken")
+    token = ctx.params.get("ClientToken") or None
+    if token is not None and len(token) > MAX_CLIENT_TOKEN_LENGTH:
+        raise errors.InvalidParameterValue(
+            "ClientToken must be at most %d characters long." % MAX_CLIENT_TOKEN_LENGTH)
     digest = launch_digest(ctx.params.tree)
     if token:
         existing = wait_for_other_launch(ctx, token, digest)

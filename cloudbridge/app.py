@@ -4,12 +4,14 @@ Paths, as the original CloudBridge served them:
   /bridge/rest/AmazonEC2 (with or without "/")  the Query API
   /bridge/services/AmazonEC2                    SOAP
   /bridge                                       Query when the request has an Action, else SOAP
+  /bridge/health                                200 while the database and CloudStack answer
 """
 
 import logging
 import time
 
 from cloudbridge import errors
+from cloudbridge.health import health_check
 from cloudbridge.protocol.dispatch import Dispatcher, new_request_id
 from cloudbridge.protocol.query import XML_CONTENT_TYPE, QueryResult, handle_query
 from cloudbridge.protocol.request import HttpRequest, parse_query_params
@@ -24,6 +26,7 @@ MAX_BODY_BYTES = 1024 * 1024
 QUERY_PATHS = ("/bridge/rest/AmazonEC2", "/bridge/rest/AmazonEC2/")
 SOAP_PATHS = ("/bridge/services/AmazonEC2", "/bridge/services/AmazonEC2/")
 BRIDGE_PATHS = ("/bridge", "/bridge/")
+HEALTH_PATH = "/bridge/health"
 
 
 def _headers(environ):
@@ -102,6 +105,8 @@ class BridgeApplication:
                                      % request.method, code="MethodNotAllowed", status=405)
         if path in QUERY_PATHS:
             return handle_query(self.dispatcher, request, request_id)
+        if path == HEALTH_PATH:
+            return self.handle_health()
         if path in SOAP_PATHS or (path in BRIDGE_PATHS and "Action" not in request.params
                                   and is_soap(request)):
             return self.handle_soap(request, request_id)
@@ -109,6 +114,13 @@ class BridgeApplication:
             return handle_query(self.dispatcher, request, request_id)
         raise errors.ClientError("No EC2 endpoint at %s; the Query API is at "
                                  "/bridge/rest/AmazonEC2." % path, code="NotFound", status=404)
+
+    def handle_health(self):
+        """Answer load balancers: 200 while the database and CloudStack answer, else 503."""
+        status, body, content_type = health_check(self.config, self.store)
+        result = QueryResult(status, body, action="health")
+        result.content_type = content_type
+        return result
 
     def handle_soap(self, request, request_id):
         if self.soap_handler is None:

@@ -49,3 +49,18 @@ def test_secrets_never_logged(cloud, caplog):
     for user in USERS.values():
         assert user.secret_key not in text
     assert "Signature=" not in text
+
+
+def test_health_follows_cloudstack(cloud):
+    healthy = requests.get(cloud.bridge.url + "/bridge/health", timeout=30)
+    assert healthy.status_code == 200
+    assert healthy.json()["status"] == "ok"
+    cloud.simulator.stop()
+    try:
+        down = requests.get(cloud.bridge.url + "/bridge/health", timeout=30)
+        assert down.status_code == 503
+        assert down.json()["cloudstack"] != "ok"
+        assert down.json()["database"] == "ok"
+    finally:
+        cloud.simulator.start()
+    assert requests.get(cloud.bridge.url + "/bridge/health", timeout=30).status_code == 200

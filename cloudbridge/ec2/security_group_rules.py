@@ -169,7 +169,8 @@ class PermissionParser:
                           list(dict.fromkeys(cidrs)), list(dict.fromkeys(groups)))
 
     def flat_permissions(self):
-        """Read the 2010-11-15 flat form: IpProtocol, FromPort, ToPort, CidrIp, SourceSecurityGroup*."""
+        """Read the 2010-11-15 flat form (IpProtocol, FromPort, ToPort, CidrIp and
+        SourceSecurityGroupName/OwnerId)."""
         params = self.ctx.params
         source_name = params.get("SourceSecurityGroupName")
         if source_name and not params.get("IpProtocol"):

@@ -437,3 +437,15 @@ def test_source_group_of_other_account(cloud, groups):
         {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443,
          "UserIdGroupPairs": [{"GroupName": "default", "UserId": "bob"}]}])
     assert ("tcp", 8443, 8443, "bob/default") not in cloudstack_rules(cloud, "filter-web")
+
+
+def test_tag_filters(cloud, groups):
+    cloud.cloudstack("alice").run_job(
+        "createTags", resourceids=cloudstack_group(cloud, "filter-db")["id"],
+        resourcetype="SecurityGroup", **{"tags[0].key": "tier", "tags[0].value": "data"})
+    found = cloud.boto3("alice").describe_security_groups(
+        Filters=[{"Name": "tag:tier", "Values": ["data"]}])["SecurityGroups"]
+    assert [g["GroupName"] for g in found] == ["filter-db"]
+    assert found[0]["Tags"] == [{"Key": "tier", "Value": "data"}]
+    by_key = cloud.boto2("alice").get_all_security_groups(filters={"tag-key": "tier"})
+    assert [g.name for g in by_key] == ["filter-db"]

@@ -21,6 +21,7 @@ setup(
             "cloudstack-simulator = cloudbridge.simulator.server:main",
             "cloud-setup-bridge-db = cloudbridge.cli.setup_db:main",
             "cloud-bridge-register = cloudbridge.cli.register:main",
+            "cloud-setup-bridge = cloudbridge.cli.setup_bridge:main",
         ],
     },
 )

@@ -27,3 +27,25 @@ test: venv
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info
+
+# Build the noarch RPM into $(RPM_TOPDIR)/RPMS/noarch.  Needs rpmbuild: on
+# Debian `apt-get install rpm`, on RHEL `dnf install rpm-build`.
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' cloudbridge/__init__.py)
+RPM_TOPDIR ?= $(CURDIR)/build/rpm
+RPM_SOURCES := cloudbridge bin init.d etc spec docs/operator-guide.md
+
+.PHONY: rpm
+
+rpm:
+	@command -v rpmbuild >/dev/null || { echo "rpmbuild not found: install the" \
+	    "rpm package (Debian) or rpm-build (RHEL)" >&2; exit 1; }
+	rm -rf $(RPM_TOPDIR)/BUILD $(RPM_TOPDIR)/BUILDROOT $(RPM_TOPDIR)/RPMS \
+	    $(RPM_TOPDIR)/SOURCES $(RPM_TOPDIR)/SRPMS
+	mkdir -p $(RPM_TOPDIR)/SOURCES
+	tar -czf $(RPM_TOPDIR)/SOURCES/cloud-bridge-$(VERSION).tar.gz \
+	    --exclude=__pycache__ --exclude='*.pyc' --sort=name \
+	    --owner=0 --group=0 --numeric-owner \
+	    --transform 's,^,cloud-bridge-$(VERSION)/,' $(RPM_SOURCES)
+	rpmbuild -bb --quiet --define '_topdir $(RPM_TOPDIR)' \
+	    --define 'cb_version $(VERSION)' spec/cloud-bridge.spec
+	@ls $(RPM_TOPDIR)/RPMS/noarch/cloud-bridge-$(VERSION)-*.noarch.rpm

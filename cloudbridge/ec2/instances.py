@@ -1,5 +1,6 @@
 """Instances: DescribeInstances and the state changes (start, stop, reboot, terminate)."""
 
+import json
 import logging
 
 from cloudbridge import errors
@@ -11,9 +12,35 @@ from cloudbridge.ec2.zones import list_zones
 
 LOG = logging.getLogger(__name__)
 
+# EC2 lists a terminated instance for about an hour; CloudStack hides a
+# destroyed VM from its owner at once, so CloudBridge keeps its last view.
+TERMINATED_VISIBLE_SECONDS = 3600
+
 
 def list_vms(ctx, vm_id=None):
     return ctx.cloudstack.list("listVirtualMachines", "virtualmachine", listall=True, id=vm_id)
+
+
+def with_terminated(ctx, vms, vm_ids=None):
+    """Add the caller's recently terminated VMs that CloudStack no longer lists.
+
+    With `vm_ids`, only those VMs are added.
+    """
+    listed = {vm["id"] for vm in vms}
+    recent = ctx.store.recent_terminated(ctx.access_key, TERMINATED_VISIBLE_SECONDS)
+    added = []
+    for vm_id, text in sorted(recent.items()):
+        if vm_id in listed or (vm_ids is not None and vm_id not in vm_ids):
+            continue
+        vm = json.loads(text)
+        vm["state"] = "Destroyed"
+        added.append(vm)
+    return vms + added
+
+
+def remember_terminated(ctx, vms):
+    ctx.store.record_terminated(ctx.access_key, {vm["id"]: json.dumps(vm) for vm in vms},
+                                TERMINATED_VISIBLE_SECONDS)
 
 
 def make_view(ctx, vms):
@@ -35,6 +62,7 @@ def find_vms(ctx, instance_ids):
             vms = []
     else:
         vms = list_vms(ctx)
+    vms = with_terminated(ctx, vms, set(wanted.values()))
     by_id = {vm["id"]: vm for vm in vms}
     missing = [given for given, vm_id in wanted.items() if vm_id not in by_id]
     if missing:
@@ -51,7 +79,7 @@ def describe_instances(ctx):
     if instance_ids:
         vms = [vm for _, vm in find_vms(ctx, instance_ids)]
     else:
-        vms = list_vms(ctx)
+        vms = with_terminated(ctx, list_vms(ctx))
     view = make_view(ctx, vms)
 
     def keep(reservation_id, owner, items):
@@ -64,7 +92,7 @@ def describe_instances(ctx):
 
 
 def change_states(ctx, command, transition, skip_states, job_params=None):
-    """Start one CloudStack job per instance and report the state changes.
+    """Start one CloudStack job per instance; return the state changes and the VMs.
 
     As EC2 does, the answer comes as soon as every job has started: the
     current state is the transitional one (`transition`, a CloudStack state
@@ -76,6 +104,13 @@ def change_states(ctx, command, transition, skip_states, job_params=None):
     if not instance_ids:
         raise errors.MissingParameter("The request must contain the parameter InstanceId")
     targets = find_vms(ctx, instance_ids)
+
+    terminated = [given for given, vm in targets
+                  if vm.get("state") == "Destroyed" and "Destroyed" not in skip_states]
+    if terminated:
+        raise errors.IncorrectInstanceState(
+            "The instance '%s' is terminated; it cannot be started or stopped."
+            % ", ".join(terminated))
 
     instance_ids_by_vm = ids.to_ec2(ctx, ids.INSTANCE, [vm["id"] for _, vm in targets])
     changes = []
@@ -90,25 +125,27 @@ def change_states(ctx, command, transition, skip_states, job_params=None):
             "currentState": ec2_state(current),
             "previousState": ec2_state(vm.get("state")),
         })
-    return {"instancesSet": changes}
+    return {"instancesSet": changes}, [vm for _, vm in targets]
 
 
 @action("StartInstances")
 def start_instances(ctx):
-    return change_states(ctx, "startVirtualMachine", "Starting", {"Running", "Starting"})
+    return change_states(ctx, "startVirtualMachine", "Starting", {"Running", "Starting"})[0]
 
 
 @action("StopInstances")
 def stop_instances(ctx):
     forced = ctx.params.boolean("Force", False)
     return change_states(ctx, "stopVirtualMachine", "Stopping", {"Stopped", "Stopping"},
-                         {"forced": forced} if forced else None)
+                         {"forced": forced} if forced else None)[0]
 
 
 @action("TerminateInstances")
 def terminate_instances(ctx):
-    return change_states(ctx, "destroyVirtualMachine", "Expunging",
-                         {"Destroyed", "Expunging"})
+    changes, vms = change_states(ctx, "destroyVirtualMachine", "Expunging",
+                                 {"Destroyed", "Expunging"})
+    remember_terminated(ctx, [vm for vm in vms if vm.get("state") != "Destroyed"])
+    return changes
 
 
 @action("RebootInstances")

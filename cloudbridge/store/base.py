@@ -9,7 +9,7 @@ them for its driver (`db.sql`).  Timestamps are stored in UTC.
 import logging
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from cloudbridge.store import schema
 from cloudbridge.store.errors import DuplicateError, NotFoundError, StoreError
@@ -428,6 +428,41 @@ class Store:
                 "SELECT vm_id FROM reservation_instances WHERE reservation_id = ? "
                 "ORDER BY launch_index"), (reservation_id,))
             return [row[0] for row in cursor.fetchall()]
+        return self._run(work)
+
+    # Terminated instances.
+
+    def record_terminated(self, owner, descriptions, keep_seconds):
+        """Keep the last description of terminated VMs ({VM id: JSON text}).
+
+        Rows older than `keep_seconds` are deleted on the way, so the table
+        only ever holds the recent ones.
+        """
+        check_text("owner", owner)
+        now = _utc_now()
+        rows = [(check_text("VM id", vm_id), owner, text, self._db.to_db_time(now))
+                for vm_id, text in descriptions.items()]
+        cutoff = self._db.to_db_time(now - timedelta(seconds=keep_seconds))
+
+        def work(cursor):
+            cursor.execute(self._sql("DELETE FROM terminated_instances WHERE terminated_at < ?"),
+                           (cutoff,))
+            if rows:
+                cursor.executemany(self._sql(
+                    "REPLACE INTO terminated_instances (vm_id, owner, description, terminated_at) "
+                    "VALUES (?, ?, ?, ?)"), rows)
+        self._run(work, write=True)
+
+    def recent_terminated(self, owner, keep_seconds):
+        """Return {VM id: JSON text} of the owner's VMs terminated within keep_seconds."""
+        now = _utc_now()
+        cutoff = self._db.to_db_time(now - timedelta(seconds=keep_seconds))
+
+        def work(cursor):
+            cursor.execute(self._sql(
+                "SELECT vm_id, description FROM terminated_instances "
+                "WHERE owner = ? AND terminated_at >= ?"), (owner, cutoff))
+            return dict(cursor.fetchall())
         return self._run(work)
 
     # RunInstances client tokens.

@@ -10,6 +10,9 @@ Schema versions:
    columns are VARCHAR(255), wide enough for CloudStack UUIDs.  The new
    tables are `ec2_ids`, `reservations`, `reservation_instances`,
    `client_tokens` and `schema_version`.
+3. `terminated_instances`: the last description of each instance a user
+   terminated, because CloudStack hides destroyed VMs from their owners
+   while EC2 lists terminated instances for about an hour.
 
 Upgrades add and widen; they never drop a table, a column or a row.  The
 original's S3 tables (`sbucket`, `sobject` ...) are left as they are.
@@ -22,7 +25,7 @@ from cloudbridge.store.records import SchemaStatus
 
 log = logging.getLogger(__name__)
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 # utf8mb4_bin compares like SQLite: case-sensitive, byte by byte.
 MYSQL_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
@@ -139,6 +142,24 @@ TABLES = {
                 PRIMARY KEY (owner, token)
             )""",
     },
+    # description is the CloudStack VM as JSON, taken when it was terminated.
+    "terminated_instances": {
+        "mysql": """
+            CREATE TABLE IF NOT EXISTS terminated_instances (
+                vm_id VARCHAR(255) NOT NULL PRIMARY KEY,
+                owner VARCHAR(255) NOT NULL,
+                description TEXT NOT NULL,
+                terminated_at DATETIME NOT NULL,
+                KEY ix_terminated_instances_owner (owner, terminated_at)
+            ) %s""" % MYSQL_OPTIONS,
+        "sqlite": """
+            CREATE TABLE IF NOT EXISTS terminated_instances (
+                vm_id VARCHAR(255) NOT NULL PRIMARY KEY,
+                owner VARCHAR(255) NOT NULL,
+                description TEXT NOT NULL,
+                terminated_at TEXT NOT NULL
+            )""",
+    },
     # One row per schema version applied; the current version is the maximum.
     "schema_version": {
         "mysql": """
@@ -154,10 +175,13 @@ TABLES = {
     },
 }
 
-SQLITE_EXTRA_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_reservation_instances_reservation "
-    "ON reservation_instances (reservation_id, launch_index)",
-)
+# Table name -> the indexes SQLite creates apart from its CREATE TABLE.
+SQLITE_EXTRA_INDEXES = {
+    "reservation_instances": "CREATE INDEX IF NOT EXISTS ix_reservation_instances_reservation "
+                             "ON reservation_instances (reservation_id, launch_index)",
+    "terminated_instances": "CREATE INDEX IF NOT EXISTS ix_terminated_instances_owner "
+                            "ON terminated_instances (owner, terminated_at)",
+}
 
 ORIGINAL_TABLES = ("usercredentials", "offering_bundle")
 
@@ -166,8 +190,9 @@ def create_tables(db, cursor, names):
     for name in names:
         cursor.execute(TABLES[name][db.name])
     if db.name == "sqlite":
-        for statement in SQLITE_EXTRA_INDEXES:
-            cursor.execute(statement)
+        for name in names:
+            if name in SQLITE_EXTRA_INDEXES:
+                cursor.execute(SQLITE_EXTRA_INDEXES[name])
 
 
 def read_version(db, cursor):
@@ -220,6 +245,11 @@ def _upgrade_to_2(db, cursor):
                                "client_tokens", "schema_version"))
 
 
+def _upgrade_to_3(db, cursor):
+    # NOTE: uses the current DDL, as _upgrade_to_2 does.
+    create_tables(db, cursor, ("terminated_instances",))
+
+
 def _add_unique_index(db, cursor, table, column, index_name):
     if not db.has_unique_index(cursor, table, column):
         log.info("adding unique index %s on %s(%s)", index_name, table, column)
@@ -231,6 +261,7 @@ def _add_unique_index(db, cursor, table, column, index_name):
 # crash runs again cleanly (MySQL commits each DDL statement on its own).
 UPGRADES = (
     (2, _upgrade_to_2),
+    (3, _upgrade_to_3),
 )
 
 

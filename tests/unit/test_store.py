@@ -89,7 +89,7 @@ def test_ensure_schema_concurrent_servers(store_config):
     stores = [open_store(store_config) for _ in range(4)]
     try:
         statuses = run_in_threads(4, lambda i: stores[i].ensure_schema())
-        assert sorted(status.before for status in statuses) == [0, 2, 2, 2]
+        assert sorted(status.before for status in statuses) == [0] + [CURRENT_VERSION] * 3
         assert all(status.after == CURRENT_VERSION for status in statuses)
         assert stores[0].schema_version() == CURRENT_VERSION
     finally:
@@ -651,3 +651,15 @@ def test_upgrade_fallback_table_adds_unique_keys(store_config):
         opened.close()
     rows = run_sql(store_config, "SELECT AccessKey FROM usercredentials ORDER BY AccessKey")
     assert [row[0] for row in rows] == ["AK1", "AK2"]
+
+
+def test_terminated_instances_recent_only(store):
+    store.record_terminated("AK1", {"vm-1": '{"id": "vm-1"}', "vm-2": '{"id": "vm-2"}'}, 3600)
+    store.record_terminated("AK2", {"vm-3": '{"id": "vm-3"}'}, 3600)
+    assert store.recent_terminated("AK1", 3600) == {"vm-1": '{"id": "vm-1"}',
+                                                    "vm-2": '{"id": "vm-2"}'}
+    assert store.recent_terminated("AK2", 3600) == {"vm-3": '{"id": "vm-3"}'}
+    store.record_terminated("AK1", {"vm-1": '{"id": "vm-1", "x": 1}'}, 3600)
+    assert store.recent_terminated("AK1", 3600)["vm-1"] == '{"id": "vm-1", "x": 1}'
+    # A negative window reaches into the future: nothing stored is that recent.
+    assert store.recent_terminated("AK1", -60) == {}

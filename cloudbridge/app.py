@@ -4,7 +4,7 @@ Paths, as the original CloudBridge served them:
   /bridge/rest/AmazonEC2 (with or without "/")  the Query API
   /bridge/services/AmazonEC2                    SOAP
   /bridge                                       Query when the request has an Action, else SOAP
-  /bridge/health                                200 while the database and CloudStack answer
+  /bridge/health                                200 while the database and CloudStack respond
 """
 
 import logging
@@ -116,7 +116,7 @@ class BridgeApplication:
                                  "/bridge/rest/AmazonEC2." % path, code="NotFound", status=404)
 
     def handle_health(self):
-        """Answer load balancers: 200 while the database and CloudStack answer, else 503."""
+        """Return 200 while the database and CloudStack respond, else 503 (for load balancers)."""
         status, body, content_type = health_check(self.config, self.store)
         result = QueryResult(status, body, action="health")
         result.content_type = content_type

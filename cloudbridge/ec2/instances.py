@@ -94,8 +94,8 @@ def describe_instances(ctx):
 def change_states(ctx, command, transition, skip_states, job_params=None):
     """Start one CloudStack job per instance; return the state changes and the VMs.
 
-    As EC2 does, the answer comes as soon as every job has started: the
-    current state is the transitional one (`transition`, a CloudStack state
+    As EC2 does, the response is sent as soon as every job has started, so
+    the current state is the transitional one (`transition`, a CloudStack state
     name such as "Stopping").  Instances already in one of `skip_states` get
     no job, and their previous and current states are the same.  A job that
     CloudStack rejects outright fails the request with its EC2 error.

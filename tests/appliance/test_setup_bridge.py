@@ -129,6 +129,26 @@ def test_enter_everywhere_keeps_file(conf_dir):
     assert path.read_bytes() == before
 
 
+def test_owner_and_mode_kept(conf_dir):
+    if os.geteuid() != 0:
+        pytest.skip("giving the file to another owner needs root")
+    path = conf_dir / "ec2-service.properties"
+    nobody = pwd.getpwnam("nobody")
+    os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    path.chmod(0o604)
+    child = spawn(setup_command(conf_dir))
+    answer(child, "Management server hostname or IP [127.0.0.1]: ", "10.2.3.4")
+    answer(child, "Management server port [8080]: ", "")
+    answer_offerings(child, {})
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    status = path.stat()
+    assert (status.st_uid, status.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    assert status.st_mode & 0o777 == 0o604
+    assert "managementServer=10.2.3.4 " in path.read_text()
+
+
 def test_invalid_current_value_is_asked_again(conf_dir):
     path = conf_dir / "ec2-service.properties"
     path.write_text(path.read_text().replace("cloudAPIPort=8080", "cloudAPIPort=80a"))

@@ -24,7 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 # The CloudStack account whose keys the tests register with CloudBridge.
 ACCOUNT = ("applianceuser", "AKIDAPPLIANCE00000001", "appliance-secret-0001/+=", False)
-ADMIN = ("applianceadmin", "AKIDAPPLIANCEADMIN001", "appliance-admin-secret-01", True)
 
 
 def require_tool(name, package):
@@ -94,9 +93,9 @@ def appliance(rpm_path):
 
 @pytest.fixture(scope="module")
 def simulator():
-    """A CloudStack simulator on 127.0.0.1 with the test account and an administrator."""
+    """A CloudStack simulator on 127.0.0.1 with the test account."""
     from cloudbridge.simulator import start_simulator
-    sim = start_simulator(accounts=[ACCOUNT, ADMIN], job_delay=0.05)
+    sim = start_simulator(accounts=[ACCOUNT], job_delay=0.05)
     yield sim
     sim.stop()
 

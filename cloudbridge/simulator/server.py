@@ -12,8 +12,10 @@ import http
 import logging
 import secrets
 import signal
+import socket
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from urllib.parse import parse_qsl
 
@@ -71,12 +73,38 @@ def random_key():
     return secrets.token_urlsafe(64)
 
 
+def _free_port(host):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def _reason(status):
     if status in (400, 401, 404, 405):
         return http.HTTPStatus(status).phrase
     if status == 200:
         return "OK"
     return str(status)  # Jetty sent CloudStack's own codes with the number as reason
+
+
+_RUNNING = weakref.WeakSet()
+
+
+def _stop_all():
+    for sim in list(_RUNNING):
+        try:
+            sim.stop()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+# cheroot's worker threads are not daemons: stop forgotten simulators before
+# the interpreter waits for them (threading's exit hook runs before atexit).
+try:
+    threading._register_atexit(_stop_all)
+except AttributeError:  # pragma: no cover
+    import atexit
+    atexit.register(_stop_all)
 
 
 class Simulator:
@@ -161,7 +189,11 @@ class Simulator:
         """Listen (again) on the same port and run the job runner."""
         if self._server is not None:
             return self
-        server = wsgi.Server((self.host, self._port), self.wsgi_app, numthreads=16,
+        if not self._port:
+            self._port = _free_port(self.host)
+        # SO_REUSEPORT on every listener (and so on its accepted sockets) lets
+        # a restart bind the same port while old connections still close.
+        server = wsgi.Server((self.host, self._port), self.wsgi_app, numthreads=16, reuse_port=True,
                              server_name="cloudstack-simulator")
         server.prepare()
         self._port = server.bind_addr[1]
@@ -170,12 +202,14 @@ class Simulator:
                                         daemon=True)
         self._thread.start()
         self.jobs.start()
+        _RUNNING.add(self)
         log.info("CloudStack simulator listening on %s", self.url)
         return self
 
     def stop(self):
         """Stop listening (clients get connection refused) and save state."""
         server, self._server = self._server, None
+        _RUNNING.discard(self)
         if server is not None:
             server.stop()
         if self._thread is not None:

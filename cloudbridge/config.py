@@ -43,6 +43,9 @@ class Config:
     cloudbridge_version: str = "UNKNOWN VERSION"
     # EC2 region name under which the CloudStack zones are listed.
     region_name: str = "cloudstack"
+    # Host[:port] that DescribeRegions gives clients; empty means the
+    # listen address and port (behind a load balancer, set it to the balancer's).
+    region_endpoint: str = ""
     db_type: str = "sqlite"
     db_file: str = "/usr/share/cloud/bridge/db/cloudbridge.db"
     db_host: str = "localhost"
@@ -162,6 +165,7 @@ def config_from_properties(props, path):
                                        config.cloudbridge_version)
 
     config.region_name = _text(props, path, "regionName", config.region_name)
+    config.region_endpoint = _text(props, path, "regionEndpoint", config.region_endpoint)
 
     config.db_type = _text(props, path, "dbType", config.db_type).lower()
     if config.db_type not in ("sqlite", "mysql"):

@@ -19,9 +19,8 @@ def region_endpoint(config):
     The configured `region_endpoint` wins; without it the listen address and
     port are used, with this machine's host name for a wildcard address.
     """
-    configured = getattr(config, "region_endpoint", None)
-    if configured:
-        return configured
+    if config.region_endpoint:
+        return config.region_endpoint
     host = config.listen_address
     if ipaddress.ip_address(host).is_unspecified:
         host = socket.gethostname()

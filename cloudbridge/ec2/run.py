@@ -75,8 +75,10 @@ def find_offering(ctx, instance_type):
 
 def find_network(ctx, zone):
     """Return the guest network id for a VM in an Advanced zone, creating one if needed."""
+    # Without listall, CloudStack lists only the caller's own networks, even
+    # for an administrator.
     networks = ctx.cloudstack.list("listNetworks", "network", zoneid=zone["id"],
-                                   canusefordeploy=True, listall=True)
+                                   canusefordeploy=True)
     isolated = [n for n in networks if str(n.get("type", "")).lower() == "isolated"]
     chosen = (isolated or networks or [None])[0]
     if chosen is not None:

@@ -6,7 +6,7 @@ import boto.exception
 import botocore.exceptions
 import pytest
 
-from cloudbridge.config import Config
+from cloudbridge.config import Config, load_config
 from cloudbridge.ec2.regions import region_endpoint
 from tests.harness import error_code, signed_query, xml_text
 
@@ -27,10 +27,11 @@ def test_endpoint_from_listen_address(address, expected):
     assert region_endpoint(config) == expected
 
 
-def test_configured_endpoint_wins():
-    # Config has no region_endpoint field yet; the action reads it when present.
-    config = Config(path="ec2-service.properties", listen_address="192.0.2.7")
-    config.region_endpoint = "ec2.cloud.example.com"
+def test_configured_endpoint_wins(tmp_path):
+    (tmp_path / "ec2-service.properties").write_text(
+        "managementServer=127.0.0.1\nlistenAddress=192.0.2.7\n"
+        "regionEndpoint=ec2.cloud.example.com\n")
+    config = load_config(str(tmp_path))
     assert region_endpoint(config) == "ec2.cloud.example.com"
 
 

@@ -56,7 +56,8 @@ def main(argv=None):
 
 
 def run(cloud, args):
-    ec2 = cloud.boto3("alice")
+    # The admin account: CloudStack limits a user account to 20 VMs.
+    ec2 = cloud.boto3("admin")
     image_id = next(i["ImageId"] for i in ec2.describe_images()["Images"]
                     if "CentOS" in i["Name"])
     print("store: %s" % cloud.config.describe_database())

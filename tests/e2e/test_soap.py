@@ -6,10 +6,12 @@ import logging
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
 from cloudbridge.cli import register
-from tests.harness import EXTENSION_RESPONSES, USERS, assert_valid
+from tests.harness import EXTENSION_RESPONSES, USERS, assert_valid, wait_for
 from tests.soap_client import (SOAP_NS, SOAP_PATH, SoapClient, SoapResponse, certificate_pem,
                                ec2_namespace, make_certificate, operation_element, serialize,
                                sign_envelope, signed_request, unsigned_envelope)
@@ -71,6 +73,18 @@ def cloudstack_vm(cloud, vm_id):
     found = cloud.cloudstack("admin").list("listVirtualMachines", "virtualmachine",
                                            listall=True, id=vm_id)
     return found[0] if found else None
+
+
+def soap_instance_state(soap, version, instance_id):
+    described = soap.call("DescribeInstances", version,
+                          {"instancesSet": [{"instanceId": instance_id}]})
+    states = described.texts(".//instanceState/name") if not described.is_fault else []
+    return states[0] if states else None
+
+
+def wait_for_soap_state(soap, version, instance_id, state):
+    wait_for(lambda: soap_instance_state(soap, version, instance_id) == state,
+             what="%s to be %s" % (instance_id, state))
 
 
 def ok(response, action, version):
@@ -143,13 +157,16 @@ def test_instance_lifecycle(cloud, soap, version):
                            {"instancesSet": [{"instanceId": instance_id}]}),
                  "StopInstances", version)
     assert stopped.texts("instancesSet/item/previousState/name") == ["running"]
-    assert stopped.texts("instancesSet/item/currentState/name") == ["stopped"]
+    assert stopped.texts("instancesSet/item/currentState/name")[0] in ("stopping", "stopped")
+    wait_for_soap_state(soap, version, instance_id, "stopped")
     assert cloudstack_vm(cloud, vm_id)["state"] == "Stopped"
 
     started = ok(soap.call("StartInstances", version,
                            {"instancesSet": [{"instanceId": instance_id}]}),
                  "StartInstances", version)
-    assert started.texts("instancesSet/item/currentState/name") == ["running"]
+    assert started.texts("instancesSet/item/previousState/name") == ["stopped"]
+    assert started.texts("instancesSet/item/currentState/name")[0] in ("pending", "running")
+    wait_for_soap_state(soap, version, instance_id, "running")
     assert cloudstack_vm(cloud, vm_id)["state"] == "Running"
 
     rebooted = ok(soap.call("RebootInstances", version,
@@ -157,12 +174,15 @@ def test_instance_lifecycle(cloud, soap, version):
                   "RebootInstances", version)
     assert rebooted.texts("return") == ["true"]
     assert calls(cloud, "rebootVirtualMachine")[-1]["params"]["id"] == vm_id
+    wait_for_soap_state(soap, version, instance_id, "running")
 
     terminated = ok(soap.call("TerminateInstances", version,
                               {"instancesSet": [{"instanceId": instance_id}]}),
                     "TerminateInstances", version)
-    assert terminated.texts("instancesSet/item/currentState/name") == ["terminated"]
-    assert cloudstack_vm(cloud, vm_id)["state"] in ("Destroyed", "Expunging")
+    assert terminated.texts("instancesSet/item/currentState/name")[0] in ("shutting-down",
+                                                                          "terminated")
+    wait_for(lambda: cloudstack_vm(cloud, vm_id)["state"] in ("Destroyed", "Expunging"),
+             what="VM %s to be destroyed" % vm_id)
 
 
 def test_access_log_names_user_and_action(cloud, soap, caplog):
@@ -306,3 +326,132 @@ def test_action_error_is_client_fault(soap):
                          {"instancesSet": [{"instanceId": "i-0123456789abcdef0"}]})
     assert_fault(response, "soapenv:Client.InvalidInstanceID.NotFound")
     assert response.element.findtext("detail/RequestID")
+
+
+# One or more actions of every other resource family.
+
+def test_key_pairs_and_password_data(cloud, soap):
+    created = ok(soap.call("CreateKeyPair", BASE, {"keyName": "soap-key"}),
+                 "CreateKeyPair", BASE)
+    assert created.texts("keyName") == ["soap-key"]
+    private_pem = first_item(created, "keyMaterial")
+    private_key = serialization.load_pem_private_key(private_pem.encode(), None)
+
+    imported_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    imported_line = imported_key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    imported = ok(soap.call("ImportKeyPair", BASE, {
+        "keyName": "soap-imported",
+        "publicKeyMaterial": base64.b64encode(imported_line.encode()).decode()}),
+        "ImportKeyPair", BASE)
+    assert imported.texts("keyName") == ["soap-imported"]
+    assert calls(cloud, "registerSSHKeyPair")[-1]["params"]["publickey"] == imported_line
+
+    described = ok(soap.call("DescribeKeyPairs", BASE, {
+        "keySet": [{"keyName": "soap-key"}, {"keyName": "soap-imported"}]}),
+        "DescribeKeyPairs", BASE)
+    assert sorted(described.texts("keySet/item/keyName")) == ["soap-imported", "soap-key"]
+
+    images = ok(soap.call("DescribeImages", BASE), "DescribeImages", BASE)
+    image_id = next(i for i, name in zip(images.texts("imagesSet/item/imageId"),
+                                         images.texts("imagesSet/item/name"))
+                    if "password enabled" in (name or ""))
+    run = ok(soap.call("RunInstances", BASE, {
+        "imageId": image_id, "minCount": 1, "maxCount": 1, "keyName": "soap-key",
+        "instanceType": "m1.small", "placement": {"availabilityZone": "zone1"}}),
+        "RunInstances", BASE)
+    instance_id = first_item(run, "instancesSet/item/instanceId")
+    assert run.texts("instancesSet/item/keyName") == ["soap-key"]
+
+    password = ok(soap.call("GetPasswordData", BASE, {"instanceId": instance_id}),
+                  "GetPasswordData", BASE)
+    assert password.texts("instanceId") == [instance_id]
+    decrypted = private_key.decrypt(base64.b64decode(first_item(password, "passwordData")),
+                                    padding.PKCS1v15()).decode()
+    assert decrypted and decrypted.isprintable()
+
+    ok(soap.call("TerminateInstances", BASE, {"instancesSet": [{"instanceId": instance_id}]}),
+       "TerminateInstances", BASE)
+    for name in ("soap-key", "soap-imported"):
+        deleted = ok(soap.call("DeleteKeyPair", BASE, {"keyName": name}), "DeleteKeyPair", BASE)
+        assert deleted.texts("return") == ["true"]
+    remaining = cloud.cloudstack("alice").list("listSSHKeyPairs", "sshkeypair")
+    assert not {"soap-key", "soap-imported"} & {k["name"] for k in remaining}
+
+
+@pytest.mark.parametrize("version", [BASE, JAVA])
+def test_security_group_rules(cloud, soap, version):
+    name = "soap-web-%s" % version
+    created = ok(soap.call("CreateSecurityGroup", version, {
+        "groupName": name, "groupDescription": "Web servers"}), "CreateSecurityGroup", version)
+    assert created.texts("return") == ["true"]
+
+    permission = {"ipProtocol": "tcp", "fromPort": 80, "toPort": 80, "groups": [],
+                  "ipRanges": [{"cidrIp": "192.0.2.0/24"}, {"cidrIp": "198.51.100.0/24"}]}
+    ok(soap.call("AuthorizeSecurityGroupIngress", version, {
+        "userId": "", "groupName": name, "ipPermissions": [permission]}),
+        "AuthorizeSecurityGroupIngress", version)
+    groups = cloud.cloudstack("alice").list("listSecurityGroups", "securitygroup",
+                                            securitygroupname=name)
+    rules = groups[0].get("ingressrule", [])
+    assert sorted(r["cidr"] for r in rules) == ["192.0.2.0/24", "198.51.100.0/24"]
+    assert {(r["protocol"], r["startport"], r["endport"]) for r in rules} == {("tcp", 80, 80)}
+
+    described = ok(soap.call("DescribeSecurityGroups", version, {
+        "securityGroupSet": [{"groupName": name}]}), "DescribeSecurityGroups", version)
+    assert described.texts("securityGroupInfo/item/groupName") == [name]
+    assert sorted(described.texts(".//ipRanges/item/cidrIp")) == ["192.0.2.0/24",
+                                                                  "198.51.100.0/24"]
+
+    ok(soap.call("RevokeSecurityGroupIngress", version, {
+        "userId": "", "groupName": name, "ipPermissions": [permission]}),
+        "RevokeSecurityGroupIngress", version)
+    groups = cloud.cloudstack("alice").list("listSecurityGroups", "securitygroup",
+                                            securitygroupname=name)
+    assert groups[0].get("ingressrule", []) == []
+
+    ok(soap.call("DeleteSecurityGroup", version, {"groupName": name}),
+       "DeleteSecurityGroup", version)
+    assert cloud.cloudstack("alice").list("listSecurityGroups", "securitygroup",
+                                          securitygroupname=name) == []
+
+
+def test_addresses(cloud, soap):
+    allocated = ok(soap.call("AllocateAddress", BASE), "AllocateAddress", BASE)
+    public_ip = first_item(allocated, "publicIp")
+
+    described = ok(soap.call("DescribeAddresses", BASE, {
+        "publicIpsSet": [{"publicIp": public_ip}]}), "DescribeAddresses", BASE)
+    assert described.texts("addressesSet/item/publicIp") == [public_ip]
+
+    released = ok(soap.call("ReleaseAddress", BASE, {"publicIp": public_ip}),
+                  "ReleaseAddress", BASE)
+    assert released.texts("return") == ["true"]
+    remaining = cloud.cloudstack("alice").list("listPublicIpAddresses", "publicipaddress")
+    assert public_ip not in {a["ipaddress"] for a in remaining}
+
+
+def test_register_and_deregister_image(cloud, soap):
+    registered = ok(soap.call("RegisterImage", BASE, {
+        "imageLocation": "http://192.0.2.10/images/soap.vhd", "name": "soap-image",
+        "architecture": "VHD:zone1:CentOS 5.5"}), "RegisterImage", BASE)
+    image_id = first_item(registered, "imageId")
+
+    described = ok(soap.call("DescribeImages", BASE, {"imagesSet": [{"imageId": image_id}]}),
+                   "DescribeImages", BASE)
+    assert described.texts("imagesSet/item/name") == ["soap-image"]
+    assert calls(cloud, "registerTemplate")[-1]["params"]["url"] == (
+        "http://192.0.2.10/images/soap.vhd")
+
+    deregistered = ok(soap.call("DeregisterImage", BASE, {"imageId": image_id}),
+                      "DeregisterImage", BASE)
+    assert deregistered.texts("return") == ["true"]
+
+
+def test_regions_and_version(cloud, soap):
+    regions = ok(soap.call("DescribeRegions", BASE), "DescribeRegions", BASE)
+    assert regions.texts("regionInfo/item/regionName") == ["cloudstack"]
+
+    version = soap.call("CloudEC2Version", BASE)
+    assert version.status == 200
+    assert version.texts("version") == ["test"]

@@ -371,8 +371,8 @@ _MAP_RE = re.compile(r"^([^\[\]]+)\[(\d+)\]\.([^\[\]]+)$")
 
 
 def _missing(cmd, name):
-    return CSError(errors.PARAM_ERROR, "Unable to execute API command %s due to missing parameter %s"
-                   % (cmd.short_name, name))
+    return CSError(errors.PARAM_ERROR, "Unable to execute API command %s due to missing "
+                   "parameter %s" % (cmd.short_name, name))
 
 
 def _invalid_value(cmd, name, value):
@@ -532,7 +532,8 @@ class ApiServer:
             if user is None or not user.get("secretkey"):
                 raise fail
             account = model.accounts.get(user["accountid"])
-            if account is None or account.get("state") != "enabled" or user.get("state") != "enabled":
+            if (account is None or account.get("state") != "enabled"
+                    or user.get("state") != "enabled"):
                 raise fail
             secret = user["secretkey"]
         version = lowered.get("signatureversion")

@@ -4,7 +4,8 @@ queries."""
 from collections import OrderedDict
 
 from cloudbridge.simulator import errors
-from cloudbridge.simulator.api import CLOUDSTACK_VERSION, ListResult, ObjectResult, RawResult, command
+from cloudbridge.simulator.api import (CLOUDSTACK_VERSION, ListResult, ObjectResult, RawResult,
+                                       command)
 from cloudbridge.simulator.jobs import job_view
 from cloudbridge.simulator.views import (disk_offering_view, ostype_view, service_offering_view,
                                          zone_view)

@@ -4,8 +4,8 @@ from collections import OrderedDict
 
 from cloudbridge.simulator import errors
 from cloudbridge.simulator.accounts import check_limit
-from cloudbridge.simulator.api import (AsyncResult, ListResult, ObjectResult, SuccessResult, command,
-                                       fmt_date, now_ts)
+from cloudbridge.simulator.api import (AsyncResult, ListResult, ObjectResult, SuccessResult,
+                                       command, fmt_date, now_ts)
 from cloudbridge.simulator.jobs import job_kind
 from cloudbridge.simulator.seed import ISOLATED_GUEST, sid
 from cloudbridge.simulator.state import new_id

@@ -8,6 +8,7 @@ Usage::
 """
 
 import argparse
+import importlib
 import http
 import logging
 import secrets
@@ -21,15 +22,18 @@ from urllib.parse import parse_qsl
 
 from cheroot import wsgi
 
-# importing the command families registers their commands and job kinds
-from cloudbridge.simulator import (accounts, infra, keypairs, network,  # noqa: F401
-                                   security_groups, snapshots, tags, templates, vms, volumes)
 from cloudbridge.simulator.api import ApiServer
 from cloudbridge.simulator.jobs import JobManager
 from cloudbridge.simulator.seed import ensure_account, seed, sid
 from cloudbridge.simulator.state import Model
 
 log = logging.getLogger("cloudbridge.simulator")
+
+# Importing a command family registers its commands and job kinds.
+COMMAND_FAMILIES = ("accounts", "infra", "keypairs", "network", "security_groups", "snapshots",
+                    "tags", "templates", "vms", "volumes")
+for _family in COMMAND_FAMILIES:
+    importlib.import_module("cloudbridge.simulator." + _family)
 
 API_PATH = "/client/api"
 DEMO_ADMIN = "demo-admin"
@@ -193,7 +197,8 @@ class Simulator:
             self._port = _free_port(self.host)
         # SO_REUSEPORT on every listener (and so on its accepted sockets) lets
         # a restart bind the same port while old connections still close.
-        server = wsgi.Server((self.host, self._port), self.wsgi_app, numthreads=16, reuse_port=True,
+        server = wsgi.Server((self.host, self._port), self.wsgi_app, numthreads=16,
+                             reuse_port=True, request_queue_size=128,
                              server_name="cloudstack-simulator")
         server.prepare()
         self._port = server.bind_addr[1]

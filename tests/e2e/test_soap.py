@@ -455,3 +455,92 @@ def test_regions_and_version(cloud, soap):
     version = soap.call("CloudEC2Version", BASE)
     assert version.status == 200
     assert version.texts("version") == ["test"]
+
+
+def cloudstack_volume_of(cloud, volume_id):
+    """The volume as CloudStack lists it for alice, or None once it is deleted."""
+    cs_id = cloud.stores[0].cloudstack_ids("vol", [volume_id])[volume_id]
+    found = cloud.cloudstack("alice").list("listVolumes", "volume", listall=True)
+    return next((v for v in found if v["id"] == cs_id), None)
+
+
+def test_volumes_snapshots_tags_and_attributes(cloud, soap):
+    images = ok(soap.call("DescribeImages", BASE), "DescribeImages", BASE)
+    image_id = next(i for i, name in zip(images.texts("imagesSet/item/imageId"),
+                                         images.texts("imagesSet/item/name"))
+                    if "CentOS" in (name or ""))
+    run = ok(soap.call("RunInstances", BASE, {
+        "imageId": image_id, "minCount": 1, "maxCount": 1, "instanceType": "m1.small",
+        "placement": {"availabilityZone": "zone1"}}), "RunInstances", BASE)
+    instance_id = first_item(run, "instancesSet/item/instanceId")
+
+    # Instance and image attributes: the WSDL names the attribute by an empty element.
+    attribute = ok(soap.call("DescribeInstanceAttribute", BASE, {
+        "instanceId": instance_id, "instanceType": ""}), "DescribeInstanceAttribute", BASE)
+    assert attribute.texts("instanceType/value") == ["m1.small"]
+    modified = ok(soap.call("ModifyInstanceAttribute", BASE, {
+        "instanceId": instance_id, "disableApiTermination": {"value": "false"}}),
+        "ModifyInstanceAttribute", BASE)
+    assert modified.texts("return") == ["true"]
+    launch = ok(soap.call("DescribeImageAttribute", BASE, {
+        "imageId": image_id, "launchPermission": ""}), "DescribeImageAttribute", BASE)
+    assert launch.texts("imageId") == [image_id]
+
+    # Volumes.
+    created = ok(soap.call("CreateVolume", BASE, {"size": 2, "availabilityZone": "zone1"}),
+                 "CreateVolume", BASE)
+    volume_id = first_item(created, "volumeId")
+    assert created.texts("size") == ["2"]
+    assert cloudstack_volume_of(cloud, volume_id)["zonename"] == "zone1"
+
+    attached = ok(soap.call("AttachVolume", BASE, {
+        "volumeId": volume_id, "instanceId": instance_id, "device": "/dev/sdb"}),
+        "AttachVolume", BASE)
+    assert attached.texts("device") == ["/dev/sdb"]
+    described = ok(soap.call("DescribeVolumes", BASE, {"volumeSet": [{"volumeId": volume_id}]}),
+                   "DescribeVolumes", BASE)
+    assert described.texts("volumeSet/item/status") == ["in-use"]
+    assert described.texts(".//attachmentSet/item/instanceId") == [instance_id]
+    assert cloudstack_volume_of(cloud, volume_id)["virtualmachineid"] == (
+        cloud.stores[0].cloudstack_ids("i", [instance_id])[instance_id])
+
+    ok(soap.call("DetachVolume", BASE, {"volumeId": volume_id, "instanceId": instance_id}),
+       "DetachVolume", BASE)
+    assert "virtualmachineid" not in cloudstack_volume_of(cloud, volume_id)
+
+    # Snapshots.
+    snapshot = ok(soap.call("CreateSnapshot", BASE, {"volumeId": volume_id,
+                                                     "description": "soap"}),
+                  "CreateSnapshot", BASE)
+    snapshot_id = first_item(snapshot, "snapshotId")
+    snapshots = ok(soap.call("DescribeSnapshots", BASE, {
+        "snapshotSet": [{"snapshotId": snapshot_id}], "ownersSet": [{"owner": "self"}]}),
+        "DescribeSnapshots", BASE)
+    assert snapshots.texts("snapshotSet/item/volumeId") == [volume_id]
+    permission = ok(soap.call("DescribeSnapshotAttribute", BASE, {
+        "snapshotId": snapshot_id, "createVolumePermission": ""}),
+        "DescribeSnapshotAttribute", BASE)
+    assert permission.texts("snapshotId") == [snapshot_id]
+
+    # Tags.
+    ok(soap.call("CreateTags", BASE, {
+        "resourcesSet": [{"resourceId": instance_id}, {"resourceId": volume_id}],
+        "tagSet": [{"key": "Name", "value": "soap"}, {"key": "empty", "value": ""}]}),
+        "CreateTags", BASE)
+    tags = ok(soap.call("DescribeTags", BASE, {"filterSet": [
+        {"name": "resource-id", "valueSet": [{"value": instance_id}]}]}), "DescribeTags", BASE)
+    assert sorted(zip(tags.texts("tagSet/item/key"), tags.texts("tagSet/item/value"))) == [
+        ("Name", "soap"), ("empty", None)]
+    ok(soap.call("DeleteTags", BASE, {
+        "resourcesSet": [{"resourceId": instance_id}, {"resourceId": volume_id}],
+        "tagSet": [{"key": "Name"}, {"key": "empty"}]}), "DeleteTags", BASE)
+    remaining = ok(soap.call("DescribeTags", BASE, {"filterSet": [
+        {"name": "resource-id", "valueSet": [{"value": instance_id}, {"value": volume_id}]}]}),
+        "DescribeTags", BASE)
+    assert remaining.texts("tagSet/item/key") == []
+
+    ok(soap.call("DeleteSnapshot", BASE, {"snapshotId": snapshot_id}), "DeleteSnapshot", BASE)
+    ok(soap.call("DeleteVolume", BASE, {"volumeId": volume_id}), "DeleteVolume", BASE)
+    assert cloudstack_volume_of(cloud, volume_id) is None
+    ok(soap.call("TerminateInstances", BASE, {"instancesSet": [{"instanceId": instance_id}]}),
+       "TerminateInstances", BASE)

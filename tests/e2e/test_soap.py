@@ -420,6 +420,26 @@ def test_addresses(cloud, soap):
     allocated = ok(soap.call("AllocateAddress", BASE), "AllocateAddress", BASE)
     public_ip = first_item(allocated, "publicIp")
 
+    # An elastic IP address serves only the network of its own zone.
+    zone = next(a["zonename"] for a in cloud.cloudstack("alice").list(
+        "listPublicIpAddresses", "publicipaddress") if a["ipaddress"] == public_ip)
+    run = ok(soap.call("RunInstances", BASE, {
+        "imageId": first_item(soap.call("DescribeImages", BASE), "imagesSet/item/imageId"),
+        "minCount": 1, "maxCount": 1, "instanceType": "m1.small",
+        "placement": {"availabilityZone": zone}}), "RunInstances", BASE)
+    instance_id = first_item(run, "instancesSet/item/instanceId")
+    associated = ok(soap.call("AssociateAddress", BASE, {
+        "publicIp": public_ip, "instanceId": instance_id}), "AssociateAddress", BASE)
+    assert associated.texts("return") == ["true"]
+    by_instance = ok(soap.call("DescribeAddresses", BASE, {"filterSet": [
+        {"name": "instance-id", "valueSet": [{"value": instance_id}]}]}),
+        "DescribeAddresses", BASE)
+    assert by_instance.texts("addressesSet/item/publicIp") == [public_ip]
+    ok(soap.call("DisassociateAddress", BASE, {"publicIp": public_ip}),
+       "DisassociateAddress", BASE)
+    ok(soap.call("TerminateInstances", BASE, {"instancesSet": [{"instanceId": instance_id}]}),
+       "TerminateInstances", BASE)
+
     described = ok(soap.call("DescribeAddresses", BASE, {
         "publicIpsSet": [{"publicIp": public_ip}]}), "DescribeAddresses", BASE)
     assert described.texts("addressesSet/item/publicIp") == [public_ip]
@@ -442,6 +462,18 @@ def test_register_and_deregister_image(cloud, soap):
     assert described.texts("imagesSet/item/name") == ["soap-image"]
     assert calls(cloud, "registerTemplate")[-1]["params"]["url"] == (
         "http://192.0.2.10/images/soap.vhd")
+
+    ok(soap.call("ModifyImageAttribute", BASE, {
+        "imageId": image_id, "launchPermission": {"add": [{"group": "all"}]}}),
+        "ModifyImageAttribute", BASE)
+    launch = ok(soap.call("DescribeImageAttribute", BASE, {
+        "imageId": image_id, "launchPermission": ""}), "DescribeImageAttribute", BASE)
+    assert launch.texts("launchPermission/item/group") == ["all"]
+    ok(soap.call("ResetImageAttribute", BASE, {"imageId": image_id, "launchPermission": ""}),
+       "ResetImageAttribute", BASE)
+    launch = ok(soap.call("DescribeImageAttribute", BASE, {
+        "imageId": image_id, "launchPermission": ""}), "DescribeImageAttribute", BASE)
+    assert launch.texts("launchPermission/item/group") == []
 
     deregistered = ok(soap.call("DeregisterImage", BASE, {"imageId": image_id}),
                       "DeregisterImage", BASE)

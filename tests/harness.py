@@ -70,13 +70,13 @@ class ResponseRecorder:
 class Cloud:
     """A simulator and CloudBridge servers sharing one store."""
 
-    def __init__(self, db_config, job_delay=0.1):
+    def __init__(self, db_config, job_delay=0.1, job_timeout=20.0):
         self.simulator = start_simulator(
             accounts=[(u.name, u.access_key, u.secret_key, u.admin) for u in USERS.values()],
             job_delay=job_delay)
         self.config = dataclasses.replace(
             db_config, management_server="127.0.0.1", cloud_api_port=self.simulator.port,
-            async_poll_interval=0.05, async_job_timeout=20.0, cloud_api_timeout=10.0,
+            async_poll_interval=0.05, async_job_timeout=job_timeout, cloud_api_timeout=10.0,
             cloudbridge_version="test", region_name="cloudstack")
         self.servers = []
         self.stores = []

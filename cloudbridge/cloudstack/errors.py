@@ -25,19 +25,25 @@ class CloudStackError(Exception):
 
 _MISSING = r"(does not exist|doesn't exist|not found|unable to find|cannot find|invalid .*id)"
 
+
+def _missing(noun):
+    """A pattern for "<noun> ... does not exist" and "unable to find <noun>" alike."""
+    return r"(%s).*%s|%s.*(%s)" % (noun, _MISSING, _MISSING, noun)
+
+
 # (errorcode or None for any, pattern on the errortext or None, EC2 error class, EC2 code)
 TRANSLATIONS = [
-    (431, r"(virtual ?machine|vm_instance|\bvm\b|user ?vm).*" + _MISSING, errors.InvalidInstanceIDNotFound, None),
-    (431, r"(template|vm_template|image).*" + _MISSING + r"|valid template", errors.InvalidAMIIDNotFound, None),
-    (431, r"zone.*" + _MISSING, errors.InvalidZoneNotFound, None),
-    (431, r"volume.*" + _MISSING, errors.InvalidVolumeNotFound, None),
-    (431, r"snapshot.*" + _MISSING, errors.InvalidSnapshotNotFound, None),
+    (431, _missing(r"virtual ?machine|vm_instance|\bvm\b|user ?vm"), errors.InvalidInstanceIDNotFound, None),
+    (431, _missing(r"template|vm_template|image") + r"|valid template", errors.InvalidAMIIDNotFound, None),
+    (431, _missing(r"zone"), errors.InvalidZoneNotFound, None),
+    (431, _missing(r"volume"), errors.InvalidVolumeNotFound, None),
+    (431, _missing(r"snapshot"), errors.InvalidSnapshotNotFound, None),
     (431, r"key ?pair.*already exist", errors.ClientError, "InvalidKeyPair.Duplicate"),
-    (431, r"key ?pair.*" + _MISSING, errors.InvalidKeyPairNotFound, None),
+    (431, _missing(r"key ?pair"), errors.InvalidKeyPairNotFound, None),
     (431, r"public key is invalid|invalid public key", errors.ClientError, "InvalidKeyPair.Format"),
     (431, r"security ?group.*already exis", errors.ClientError, "InvalidGroup.Duplicate"),
-    (431, r"security ?group.*" + _MISSING, errors.InvalidGroupNotFound, None),
-    (431, r"ip ?address.*" + _MISSING, errors.InvalidAddressNotFound, None),
+    (431, _missing(r"security ?group"), errors.InvalidGroupNotFound, None),
+    (431, _missing(r"ip ?address"), errors.InvalidAddressNotFound, None),
     (431, r"(must be|is not|not in) .*(stopped|running)|state", errors.IncorrectInstanceState, None),
     (431, None, errors.InvalidParameterValue, None),
     (430, None, errors.InvalidParameterValue, None),

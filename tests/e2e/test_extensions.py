@@ -1,0 +1,94 @@
+"""CloudBridge's own actions: certificates, the offering map, raw CloudStack ids."""
+
+import datetime
+
+import botocore.exceptions
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from tests.harness import error_code, signed_query
+
+
+def self_signed_pem(name):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                   .sign(key, hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_certificate_set_and_delete(cloud):
+    pem = self_signed_pem("bob")
+    stored = signed_query(cloud, "bob", {"Action": "SetCertificate", "cert": pem})
+    assert stored.status_code == 200
+    assert b"<return>true</return>" in stored.content
+    credentials = cloud.stores[0].get_credentials("AKIDBOB000000000000001")
+    assert x509.load_pem_x509_certificate(credentials.cert_pem.encode()) == \
+        x509.load_pem_x509_certificate(pem.encode())
+
+    taken = signed_query(cloud, "alice", {"Action": "SetCertificate", "cert": pem})
+    assert taken.status_code == 400
+    assert error_code(taken) == "InvalidParameterValue"
+
+    garbage = signed_query(cloud, "bob", {"Action": "SetCertificate", "cert": "not a cert"})
+    assert garbage.status_code == 400
+    assert error_code(garbage) == "InvalidParameterValue"
+
+    deleted = signed_query(cloud, "bob", {"Action": "DeleteCertificate"})
+    assert deleted.status_code == 200
+    assert cloud.stores[0].get_credentials("AKIDBOB000000000000001").cert_pem is None
+    again = signed_query(cloud, "bob", {"Action": "DeleteCertificate"})
+    assert again.status_code == 400
+
+
+def test_offer_mapping_lifecycle(cloud):
+    offerings = cloud.offerings()
+    mapped = signed_query(cloud, "admin", {"Action": "SetOfferMapping", "amazonoffer": "c1.medium",
+                                           "cloudoffer": offerings["Large Instance"]})
+    assert mapped.status_code == 200
+    assert cloud.stores[0].offering_map()["c1.medium"] == offerings["Large Instance"]
+
+    ec2 = cloud.boto3("alice")
+    image_id = next(i["ImageId"] for i in ec2.describe_images()["Images"]
+                    if "CentOS" in i["Name"])
+    run = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="c1.medium")
+    assert run["Instances"][0]["InstanceType"] == "c1.medium"
+    deploy = [c for c in cloud.simulator.calls if c["command"] == "deployVirtualMachine"][-1]
+    assert deploy["params"]["serviceofferingid"] == offerings["Large Instance"]
+
+    deleted = signed_query(cloud, "admin", {"Action": "DeleteOfferMapping",
+                                            "amazonoffer": "c1.medium"})
+    assert deleted.status_code == 200
+    assert "c1.medium" not in cloud.stores[0].offering_map()
+    # The running instance now shows its offering's CloudStack name, never a guess.
+    described = ec2.describe_instances(InstanceIds=[run["Instances"][0]["InstanceId"]])
+    assert described["Reservations"][0]["Instances"][0]["InstanceType"] == "Large Instance"
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="c1.medium")
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
+    ec2.terminate_instances(InstanceIds=[run["Instances"][0]["InstanceId"]])
+
+    unknown = signed_query(cloud, "admin", {"Action": "DeleteOfferMapping",
+                                            "amazonoffer": "c1.medium"})
+    assert unknown.status_code == 400
+
+
+def test_raw_cloudstack_ids_accepted(cloud):
+    ec2 = cloud.boto3("alice")
+    image_id = next(i["ImageId"] for i in ec2.describe_images()["Images"]
+                    if "CentOS" in i["Name"])
+    template_id = cloud.stores[0].cloudstack_ids("ami", [image_id])[image_id]
+    run = ec2.run_instances(ImageId=template_id, MinCount=1, MaxCount=1,
+                            InstanceType="m1.small")
+    instance_id = run["Instances"][0]["InstanceId"]
+    assert run["Instances"][0]["ImageId"] == image_id
+    vm_id = cloud.stores[0].cloudstack_ids("i", [instance_id])[instance_id]
+    by_raw_id = ec2.describe_instances(InstanceIds=[vm_id])["Reservations"]
+    assert by_raw_id[0]["Instances"][0]["InstanceId"] == instance_id
+    ec2.terminate_instances(InstanceIds=[vm_id])

@@ -1,0 +1,28 @@
+"""A CloudStack slower than CloudBridge's configured wait for async jobs."""
+
+import pytest
+
+from tests.databases import sqlite_config
+from tests.harness import Cloud, wait_for_instance_state
+
+
+@pytest.fixture(scope="module")
+def slow_cloud(tmp_path_factory):
+    # Jobs take 2 s; CloudBridge waits at most 0.3 s for one.
+    cloud = Cloud(sqlite_config(tmp_path_factory.mktemp("store")), job_delay=2.0,
+                  job_timeout=0.3)
+    cloud.register_users()
+    cloud.map_offering("m1.small", cloud.offerings()["Small Instance"])
+    yield cloud
+    cloud.stop()
+
+
+def test_run_instances_answers_pending_after_wait(slow_cloud):
+    ec2 = slow_cloud.boto3("alice")
+    image_id = next(i["ImageId"] for i in ec2.describe_images()["Images"]
+                    if "CentOS" in i["Name"])
+    run = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="m1.small")
+    instance = run["Instances"][0]
+    assert instance["State"] == {"Code": 0, "Name": "pending"}
+    wait_for_instance_state(slow_cloud, "alice", instance["InstanceId"], "running")
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])

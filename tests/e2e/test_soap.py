@@ -10,7 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
+from cloudbridge import errors
 from cloudbridge.cli import register
+from cloudbridge.protocol.soap import fault_document
 from tests.harness import EXTENSION_RESPONSES, USERS, assert_valid, wait_for
 from tests.soap_client import (SOAP_NS, SOAP_PATH, SoapClient, SoapResponse, certificate_pem,
                                ec2_namespace, make_certificate, operation_element, serialize,
@@ -576,3 +578,11 @@ def test_volumes_snapshots_tags_and_attributes(cloud, soap):
     assert cloudstack_volume_of(cloud, volume_id) is None
     ok(soap.call("TerminateInstances", BASE, {"instancesSet": [{"instanceId": instance_id}]}),
        "TerminateInstances", BASE)
+
+
+def test_server_error_fault_code():
+    document = fault_document(errors.Unavailable("CloudStack is not reachable."), "req-1")
+    fault = etree.fromstring(document).find("{%s}Body/{%s}Fault" % (SOAP_NS, SOAP_NS))
+    assert fault.findtext("faultcode") == "soapenv:Server.Unavailable"
+    assert fault.findtext("faultstring") == "CloudStack is not reachable."
+    assert fault.findtext("detail/RequestID") == "req-1"

@@ -85,6 +85,26 @@ def test_verify_signed_info_prefix_list(signer):
         wssec.verify_envelope(envelope)
 
 
+def test_verify_java_tools_layout(signer):
+    # As ec2-api-tools 1.6 send it: wsu and the EC2 namespace are declared on
+    # the Body, and the Signature and token reference carry ids of their own.
+    envelope = etree.Element("{%s}Envelope" % SOAP_NS, nsmap={"soap": SOAP_NS})
+    etree.SubElement(envelope, "{%s}Header" % SOAP_NS)
+    body = etree.SubElement(envelope, "{%s}Body" % SOAP_NS, {"{%s}Id" % WSU_NS: BODY_ID},
+                            nsmap={"wsu": WSU_NS, "ns1": EC2_NS})
+    operation = etree.SubElement(body, "{%s}DescribeInstances" % EC2_NS)
+    etree.SubElement(operation, "{%s}instancesSet" % EC2_NS)
+    etree.SubElement(operation, "{%s}filterSet" % EC2_NS)
+    sign_envelope(envelope, *signer)
+    envelope.find(".//{%s}Signature" % DS_NS).set("Id", "Signature-1")
+    envelope.find(".//{%s}SecurityTokenReference" % WSSE_NS).set("{%s}Id" % WSU_NS, "STRId-1")
+
+    sent = serialize(envelope)
+    assert b'<ns1:DescribeInstances><ns1:instancesSet/><ns1:filterSet/>' in sent
+    result = wssec.verify_envelope(parse_xml(sent))
+    assert result.certificate == signer[1]
+
+
 def test_verify_after_reserialization(signer):
     envelope = signed(signer)
     reparsed = parse_xml(etree.tostring(envelope, encoding="UTF-8"))

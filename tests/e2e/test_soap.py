@@ -47,7 +47,7 @@ def soap_responses_match_schema(request):
     """Validate the response element of every successful 2010-11-15 SOAP response.
 
     The envelopes are taken out of the recorded responses, so that the
-    harness's own check sees only Query API documents.
+    harness's own check validates only Query API documents.
     """
     yield
     if "cloud" not in request.fixturenames:

@@ -473,10 +473,14 @@ class ApiServer:
         self._calls_lock = threading.Lock()
         self.calls = []
 
+    MAX_CALLS = 100000
+
     def record(self, command, params, apikey, status):
         entry = {"command": command, "params": params, "apikey": apikey, "status": status}
         with self._calls_lock:
             self.calls.append(entry)
+            if len(self.calls) > self.MAX_CALLS:  # a long-running demo: keep the newest
+                del self.calls[:len(self.calls) - self.MAX_CALLS]
 
     def handle(self, params, method="GET"):
         """``params``: raw name -> first value. Returns (status, headers, body)."""

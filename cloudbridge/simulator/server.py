@@ -83,6 +83,14 @@ def _free_port(host):
         return sock.getsockname()[1]
 
 
+def _check_port_free(host, port):
+    """SO_REUSEPORT would let a second simulator share a busy port: refuse
+    a port that something else listens on (before the first start)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+
+
 def _reason(status):
     if status in (400, 401, 404, 405):
         return http.HTTPStatus(status).phrase
@@ -136,6 +144,7 @@ class Simulator:
         self.api = ApiServer(self)
         self._server = None
         self._thread = None
+        self._started_once = False
         self.model.save_if_dirty()
 
     def _demo_accounts(self):
@@ -195,6 +204,9 @@ class Simulator:
             return self
         if not self._port:
             self._port = _free_port(self.host)
+        elif not self._started_once:
+            _check_port_free(self.host, self._port)
+        self._started_once = True
         # SO_REUSEPORT on every listener (and so on its accepted sockets) lets
         # a restart bind the same port while old connections still close.
         server = wsgi.Server((self.host, self._port), self.wsgi_app, numthreads=16,

@@ -211,3 +211,10 @@ def test_concurrent_requests(alice):
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda i: alice.get("listZones").status_code, range(40)))
     assert codes == [200] * 40
+
+
+def test_a_busy_port_is_refused(sim):
+    import pytest
+    from cloudbridge.simulator import start_simulator
+    with pytest.raises(OSError):
+        start_simulator(accounts=[("x", "a", "b", False)], port=sim.port)

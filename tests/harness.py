@@ -178,14 +178,30 @@ class Cloud:
         return process
 
 
+SOAP_ENVELOPE = "{http://schemas.xmlsoap.org/soap/envelope/}Envelope"
+SOAP_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
+
+
+def response_element(body):
+    """The EC2 response element of a Query API document or of a SOAP envelope."""
+    if not body.lstrip().startswith(b"<"):
+        return None  # the health check's JSON
+    root = etree.fromstring(body)
+    if root.tag == SOAP_ENVELOPE:
+        soap_body = root.find(SOAP_BODY)
+        return soap_body[0] if soap_body is not None and len(soap_body) else None
+    return root
+
+
 def assert_recorded_responses_valid(cloud):
     """Validate every successful 2010-11-15 response the servers sent since the last call."""
     for status, body in list(cloud.responses):
-        if status != 200 or EC2_NS.encode() not in body[:400]:
+        element = response_element(body) if status == 200 else None
+        if element is None or etree.QName(element).namespace != EC2_NS:
             continue
-        if etree.QName(etree.fromstring(body)).localname in EXTENSION_RESPONSES:
+        if etree.QName(element).localname in EXTENSION_RESPONSES:
             continue  # CloudBridge's own actions are not in the EC2 schema
-        assert_valid(body)
+        assert_valid(etree.tostring(element))
     del cloud.responses[:]
 
 

@@ -54,10 +54,13 @@ TRANSLATIONS = [
     (533, None, errors.InsufficientInstanceCapacity, None),
     (534, r"address|\bip\b", errors.ClientError, "AddressLimitExceeded"),
     (534, None, errors.InsufficientInstanceCapacity, None),
-    (536, r"security ?group", errors.ClientError, "InvalidGroup.InUse"),
+    (536, r"\bgroup\b", errors.ClientError, "InvalidGroup.InUse"),
     (536, None, errors.DependencyViolation, None),
     (537, None, errors.ClientError, "InvalidPermission.Duplicate"),
     (530, r"already attached|not attached|is attached", errors.IncorrectState, None),
+    # Failures inside a job are 530 whatever their cause (CloudStack 4.2).
+    (530, r"nonexistent (group|account)", errors.InvalidGroupNotFound, None),
+    (530, r"maximum number of data disks", errors.ClientError, "AttachmentLimitExceeded"),
     (530, r"(must be|is not|not in) .*(stopped|running)", errors.IncorrectInstanceState, None),
 ]
 

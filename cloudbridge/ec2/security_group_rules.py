@@ -10,7 +10,6 @@ the group as it was.
 
 import ipaddress
 import logging
-import re
 from dataclasses import dataclass, field
 
 from cloudbridge import errors
@@ -24,9 +23,6 @@ LOG = logging.getLogger(__name__)
 PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp"}
 MAX_PORT = 65535
 MAX_ICMP = 255
-# CloudStack fails the authorize job (errorcode 530) with these texts for a source group
-# or account that does not exist, which only CloudStack can check for other accounts.
-_MISSING_SOURCE = re.compile(r"nonexistent (group|account)", re.IGNORECASE)
 # The ports that EC2 granted when the 2010-11-15 flat form named only a source group.
 WHOLE_GROUP_GRANT = (("tcp", 0, MAX_PORT), ("udp", 0, MAX_PORT), ("icmp", -1, -1))
 
@@ -283,9 +279,8 @@ def authorize_security_group_ingress(ctx):
             if undo_failure is not None:
                 LOG.error("could not revoke rules %s of a failed authorization: %s",
                           added, undo_failure)
-        if _MISSING_SOURCE.search(failure.message):
-            raise errors.InvalidGroupNotFound(
-                "A source group does not exist: %s" % failure.message) from failure
+        # A source group of another account that does not exist fails inside
+        # the job; the error table turns it into InvalidGroup.NotFound.
         raise failure
     return {"return": True}
 

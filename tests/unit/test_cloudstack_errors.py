@@ -23,6 +23,11 @@ CASES = [
     (537, "The range specified conflicts with another rule", "InvalidPermission.Duplicate", 400),
     (530, "Please specify a volume that is not attached to any VM.", "IncorrectState", 400),
     (530, "Internal error executing command", "InternalError", 500),
+    (530, "Nonexistent group web for account bob/ROOT is given, unable to authorize",
+     "InvalidGroup.NotFound", 400),
+    (530, "The specified VM already has the maximum number of data disks (6).",
+     "AttachmentLimitExceeded", 400),
+    (536, "Cannot delete group when it's in use", "InvalidGroup.InUse", 400),
     (599, "something new", "InternalError", 500),
 ]
 

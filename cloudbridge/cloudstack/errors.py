@@ -49,6 +49,8 @@ TRANSLATIONS = [
     (430, None, errors.InvalidParameterValue, None),
     (401, None, errors.AuthFailure, None),
     (531, None, errors.AuthFailure, None),
+    (532, r"user_vm", errors.InstanceLimitExceeded, None),
+    (535, r"user_vm", errors.InstanceLimitExceeded, None),
     (532, None, errors.ClientError, "ResourceLimitExceeded"),
     (535, None, errors.ClientError, "ResourceLimitExceeded"),
     (533, None, errors.InsufficientInstanceCapacity, None),

@@ -14,6 +14,7 @@ from cloudbridge.ec2 import ids
 from cloudbridge.ec2.core import action
 from cloudbridge.ec2.images import find_template
 from cloudbridge.ec2.instances import list_vms, make_view
+from cloudbridge.ec2.security_groups import list_groups
 from cloudbridge.ec2.zones import find_zone, is_basic
 
 LOG = logging.getLogger(__name__)
@@ -131,6 +132,11 @@ def launch_parameters(ctx):
                 "The key pair '%s' does not exist" % params.get("KeyName"))
     if is_basic(zone) or zone.get("securitygroupsenabled"):
         if group_names:
+            known = {g.get("name") for g in list_groups(ctx)}
+            unknown = [name for name in group_names if name not in known]
+            if unknown:
+                raise errors.InvalidGroupNotFound(
+                    "The security group '%s' does not exist" % ", ".join(unknown))
             deploy["securitygroupnames"] = ",".join(group_names)
         if group_ids:
             resolved = ids.resolve(ctx, ids.SECURITY_GROUP, group_ids, errors.InvalidGroupNotFound)
@@ -159,16 +165,30 @@ def destroy_quietly(ctx, vm_ids):
 
 
 def launch(ctx, deploy, min_count, max_count):
-    """Deploy up to max_count VMs; return the ids of the launched ones in order."""
+    """Deploy up to max_count VMs; return the ids of the launched ones in order.
+
+    When CloudStack refuses a VM because the account reached its limit, the
+    launch goes on with the VMs already accepted if they are at least
+    min_count, as EC2 launches fewer than MaxCount within the quota.
+    """
     submitted = []
     try:
         for _ in range(max_count):
             started = ctx.cloudstack.submit("deployVirtualMachine", **deploy)
             submitted.append((started["jobid"], started["id"]))
-    except errors.EC2Error:
-        if submitted:
-            destroy_quietly(ctx, [vm_id for _, vm_id in submitted])
-        raise
+    except errors.EC2Error as exc:
+        limited = exc.code == "InstanceLimitExceeded"
+        if limited and len(submitted) >= min_count:
+            LOG.info("instance limit reached after %d of %d VMs: %s",
+                     len(submitted), max_count, exc.message)
+        else:
+            if submitted:
+                destroy_quietly(ctx, [vm_id for _, vm_id in submitted])
+            if limited:
+                raise errors.InstanceLimitExceeded(
+                    "Your instance limit allows fewer than the %d instances requested "
+                    "(MinCount)." % min_count) from exc
+            raise
 
     outcomes = ctx.cloudstack.wait_for_jobs(
         {job_id: "deployVirtualMachine" for job_id, _ in submitted})

@@ -197,3 +197,13 @@ def test_cloud_ec2_version(cloud):
     assert response.status_code == 200
     assert b"<version>test</version>" in response.content
     assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+
+
+def test_unknown_security_group(cloud):
+    before = len(deploy_calls(cloud))
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        cloud.boto3("alice").run_instances(ImageId=image_id(cloud), MinCount=1, MaxCount=1,
+                                           InstanceType="m1.small", SecurityGroups=["nosuch"])
+    assert raised.value.response["Error"]["Code"] == "InvalidGroup.NotFound"
+    assert "nosuch" in raised.value.response["Error"]["Message"]
+    assert len(deploy_calls(cloud)) == before

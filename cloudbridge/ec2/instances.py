@@ -24,10 +24,16 @@ def list_vms(ctx, vm_id=None):
 def with_terminated(ctx, vms, vm_ids=None):
     """Add the caller's recently terminated VMs that CloudStack no longer lists.
 
-    With `vm_ids`, only those VMs are added.
+    A listed VM whose destroy job is still running is shown as Expunging
+    (EC2's shutting-down), not in the Stopping state CloudStack passes
+    through on the way.  With `vm_ids`, only those VMs are added.
     """
-    listed = {vm["id"] for vm in vms}
     recent = ctx.store.recent_terminated(ctx.access_key, TERMINATED_VISIBLE_SECONDS)
+    listed = set()
+    for vm in vms:
+        listed.add(vm["id"])
+        if vm["id"] in recent and vm.get("jobstatus") == 0 and vm.get("state") != "Destroyed":
+            vm["state"] = "Expunging"
     added = []
     for vm_id, text in sorted(recent.items()):
         if vm_id in listed or (vm_ids is not None and vm_id not in vm_ids):

@@ -26,3 +26,18 @@ def test_run_instances_answers_pending_after_wait(slow_cloud):
     assert instance["State"] == {"Code": 0, "Name": "pending"}
     wait_for_instance_state(slow_cloud, "alice", instance["InstanceId"], "running")
     ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+
+
+def test_terminating_instance_is_shutting_down(slow_cloud):
+    ec2 = slow_cloud.boto3("alice")
+    image_id = next(i["ImageId"] for i in ec2.describe_images()["Images"]
+                    if "CentOS" in i["Name"])
+    instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
+                                    InstanceType="m1.small")["Instances"][0]["InstanceId"]
+    wait_for_instance_state(slow_cloud, "alice", instance_id, "running")
+
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    # CloudStack shows the VM as Stopping while its destroy job runs.
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    assert described[0]["Instances"][0]["State"] == {"Code": 32, "Name": "shutting-down"}
+    wait_for_instance_state(slow_cloud, "alice", instance_id, "terminated")

@@ -6,7 +6,8 @@ from cloudbridge import errors
 from cloudbridge.ec2 import ids
 from cloudbridge.ec2.core import action
 from cloudbridge.ec2.images import ROOT_DEVICE_NAME
-from cloudbridge.ec2.instance_view import InstanceView, parse_time
+from cloudbridge.ec2.instance_view import InstanceView
+from cloudbridge.ec2.storage import block_device_mapping
 from cloudbridge.ec2.instances import find_vms
 from cloudbridge.ec2.run import checked_user_data, find_offering
 
@@ -28,30 +29,10 @@ def supported_attributes(ctx):
     return BASE_ATTRIBUTES if ctx.uses_base_version else BASE_ATTRIBUTES + LATER_ATTRIBUTES
 
 
-def device_name(volume):
-    """Return the EC2 device name of a volume: the root disk, or /dev/sdb for device id 1, ..."""
-    if volume.get("type") == "ROOT":
-        return ROOT_DEVICE_NAME
-    number = int(volume.get("deviceid") or 0)
-    if 0 < number < 26:
-        return "/dev/sd%s" % chr(ord("a") + number)
-    return str(number)
-
-
-def block_device_mapping(ctx, vm):
+def vm_block_device_mapping(ctx, vm):
     volumes = ctx.cloudstack.list("listVolumes", "volume", virtualmachineid=vm["id"],
                                   listall=True)
-    volumes.sort(key=lambda v: (v.get("type") != "ROOT", int(v.get("deviceid") or 0)))
-    volume_ids = ids.to_ec2(ctx, ids.VOLUME, [v["id"] for v in volumes])
-    return [{
-        "deviceName": device_name(volume),
-        "ebs": {
-            "volumeId": volume_ids[volume["id"]],
-            "status": "attached",
-            "attachTime": parse_time(volume.get("attached") or volume.get("created")),
-            "deleteOnTermination": volume.get("type") == "ROOT",
-        },
-    } for volume in volumes]
+    return block_device_mapping(volumes, ids.to_ec2(ctx, ids.VOLUME, [v["id"] for v in volumes]))
 
 
 def user_data(vm):
@@ -89,7 +70,7 @@ def describe_instance_attribute(ctx):
     elif attribute == "rootDeviceName":
         value = {"value": ROOT_DEVICE_NAME}
     elif attribute == "blockDeviceMapping":
-        value = block_device_mapping(ctx, vm)
+        value = vm_block_device_mapping(ctx, vm)
     elif attribute == "productCodes":
         value = []
     elif attribute == "ebsOptimized":

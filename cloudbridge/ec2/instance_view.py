@@ -59,9 +59,11 @@ def addresses(vm, basic_zone):
 class InstanceView:
     """Renders VMs for one request, with the lookups done once for all of them."""
 
-    def __init__(self, ctx, vms, zones_by_id=None):
+    def __init__(self, ctx, vms, zones_by_id=None, block_devices=None):
         self.ctx = ctx
         self.vms = vms
+        # VM id -> blockDeviceMapping items of its attached volumes.
+        self.block_devices = block_devices or {}
         self.basic_zone_ids = {z["id"] for z in (zones_by_id or {}).values()
                                if z.get("networktype", "").lower() == "basic"}
         vm_ids = [vm["id"] for vm in vms]
@@ -114,7 +116,7 @@ class InstanceView:
                                              "name": vm.get("templatename", "")}),
             "rootDeviceType": "ebs",
             "rootDeviceName": ROOT_DEVICE_NAME,
-            "blockDeviceMapping": [],
+            "blockDeviceMapping": self.block_devices.get(vm["id"], []),
             "virtualizationType": "hvm",
             "tagSet": tag_set(vm),
             "hypervisor": str(vm.get("hypervisor", "")).lower() or None,

@@ -8,6 +8,7 @@ from cloudbridge.ec2 import ids
 from cloudbridge.ec2.core import action
 from cloudbridge.ec2.filters import apply_filters, validate_filters
 from cloudbridge.ec2.instance_view import INSTANCE_FILTERS, InstanceView, ec2_state
+from cloudbridge.ec2.storage import block_device_mapping, list_volumes
 from cloudbridge.ec2.zones import list_zones
 
 LOG = logging.getLogger(__name__)
@@ -50,8 +51,19 @@ def remember_terminated(ctx, vms):
 
 
 def make_view(ctx, vms):
-    zones = {z["id"]: z for z in list_zones(ctx)} if vms else {}
-    return InstanceView(ctx, vms, zones)
+    """Prepare the rendering of VMs: one zone and one volume listing for all of them."""
+    if not vms:
+        return InstanceView(ctx, [], {})
+    zones = {z["id"]: z for z in list_zones(ctx)}
+    vm_ids = {vm["id"] for vm in vms}
+    attached = [v for v in list_volumes(ctx) if v.get("virtualmachineid") in vm_ids]
+    volume_ids = ids.to_ec2(ctx, ids.VOLUME, [v["id"] for v in attached])
+    volumes_by_vm = {}
+    for volume in attached:
+        volumes_by_vm.setdefault(volume["virtualmachineid"], []).append(volume)
+    block_devices = {vm_id: block_device_mapping(volumes, volume_ids)
+                     for vm_id, volumes in volumes_by_vm.items()}
+    return InstanceView(ctx, vms, zones, block_devices)
 
 
 def find_vms(ctx, instance_ids):

@@ -7,8 +7,37 @@ its own.
 
 from cloudbridge import errors
 from cloudbridge.ec2 import ids
+from cloudbridge.ec2.images import ROOT_DEVICE_NAME
+from cloudbridge.ec2.instance_view import parse_time
 
 GIB = 2 ** 30
+
+
+def device_name(volume):
+    """Return the EC2 device name of an attached volume: the root disk, or /dev/sdb for id 1 ..."""
+    if volume.get("type") == "ROOT":
+        return ROOT_DEVICE_NAME
+    number = int(volume.get("deviceid") or 0)
+    if 0 < number < 26:
+        return "/dev/sd" + chr(ord("a") + number)
+    return str(number)
+
+
+def block_device_mapping(volumes, volume_ids):
+    """Return the blockDeviceMapping items of one VM's volumes, root disk first.
+
+    `volume_ids` maps CloudStack volume ids to EC2 volume ids.
+    """
+    ordered = sorted(volumes, key=lambda v: (v.get("type") != "ROOT", int(v.get("deviceid") or 0)))
+    return [{
+        "deviceName": device_name(volume),
+        "ebs": {
+            "volumeId": volume_ids[volume["id"]],
+            "status": "attached",
+            "attachTime": parse_time(volume.get("attached") or volume.get("created")),
+            "deleteOnTermination": volume.get("type") == "ROOT",
+        },
+    } for volume in ordered]
 
 
 def size_in_gib(volume):

@@ -15,11 +15,10 @@ from cloudbridge.cloudstack.client import JobTimeout
 from cloudbridge.ec2 import ids
 from cloudbridge.ec2.core import action
 from cloudbridge.ec2.filters import TAGS, apply_filters, validate_filters
-from cloudbridge.ec2.images import ROOT_DEVICE_NAME
 from cloudbridge.ec2.instance_view import parse_time
 from cloudbridge.ec2.instances import find_vms
-from cloudbridge.ec2.storage import (find_snapshot, find_volume, list_volumes, pick_by_ids,
-                                     size_in_gib)
+from cloudbridge.ec2.storage import (device_name, find_snapshot, find_volume, list_volumes,
+                                     pick_by_ids, size_in_gib)
 from cloudbridge.ec2.tags import tag_dict, tag_set
 from cloudbridge.ec2.zones import find_zone
 
@@ -54,16 +53,6 @@ def device_id(device):
             "and /dev/sde to /dev/sdj (or xvdb ... xvdj); sda is the root disk and sdd the "
             "CD-ROM." % device)
     return ord(match.group(1)) - ord("a")
-
-
-def device_name(volume):
-    """Return the EC2 device name of an attached volume."""
-    if volume.get("type") == "ROOT":
-        return ROOT_DEVICE_NAME
-    number = int(volume.get("deviceid") or 0)
-    if 0 < number < 26:
-        return "/dev/sd" + chr(ord("a") + number)
-    return str(number)
 
 
 def names_device(device, volume):

@@ -65,6 +65,10 @@ def test_boto3_lifecycle(cloud):
     described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
     assert described[0]["ReservationId"] == run["ReservationId"]
     assert described[0]["Instances"][0]["State"] == {"Code": 16, "Name": "running"}
+    root = described[0]["Instances"][0]["BlockDeviceMappings"]
+    assert [m["DeviceName"] for m in root] == ["/dev/sda1"]
+    assert re.match(r"^vol-[0-9a-f]{17}$", root[0]["Ebs"]["VolumeId"])
+    assert root[0]["Ebs"]["Status"] == "attached"
     vm_id = cloud.stores[0].cloudstack_ids("i", [instance_id])[instance_id]
     assert cloudstack_vm(cloud, vm_id)["state"] == "Running"
 

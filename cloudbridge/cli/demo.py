@@ -18,7 +18,7 @@ import sys
 import time
 
 from cloudbridge.cloudstack.client import CloudStackClient
-from cloudbridge.cli.register import send_action
+from cloudbridge.cli.register import change_offer_mappings, register
 
 DEMO_DIR = "demo"
 # Instance types mapped to the simulator's offerings, smallest first.
@@ -68,26 +68,42 @@ def write_config(conf_dir, simulator_port, bridge_port):
 
 
 def map_offerings(bridge_url, admin, simulator_port):
+    """Map the demo instance types to the simulator's offerings, smallest first."""
     client = CloudStackClient("http://127.0.0.1:%d/client/api" % simulator_port,
                               admin["api_key"], admin["secret_key"])
     offerings = client.list("listServiceOfferings", "serviceoffering")
     offerings.sort(key=lambda o: (o.get("memory", 0), o.get("cpunumber", 0)))
-    mapped = {}
-    for instance_type, offering in zip(DEMO_INSTANCE_TYPES, offerings):
-        send_action(bridge_url, {"Action": "SetOfferMapping", "amazonoffer": instance_type,
-                                 "cloudoffer": offering["id"]},
-                    admin["api_key"], admin["secret_key"])
-        mapped[instance_type] = offering["name"]
-    return mapped
+    chosen = list(zip(DEMO_INSTANCE_TYPES, offerings))
+    change_offer_mappings(bridge_url, admin["api_key"], admin["secret_key"],
+                          [(instance_type, offering["id"]) for instance_type, offering in chosen],
+                          [])
+    return {instance_type: "%s (%s)" % (offering["name"], offering["id"])
+            for instance_type, offering in chosen}
+
+
+def check_port_free(port, what, variable):
+    with socket.socket() as probe:
+        # SO_REUSEADDR: connections of a demo stopped a moment ago do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit("Port %d for %s is in use on 127.0.0.1 (is another demo "
+                             "running?). Stop it, or choose another port with %s=PORT."
+                             % (port, what, variable))
 
 
 def print_environment(endpoint, user, mapped, region):
     print("""
 CloudBridge is serving the EC2 API at %(endpoint)s
-Instance types: %(types)s
+Instance types:
+%(types)s
+Zones: zone1 is a Basic zone with security groups; zone2 an Advanced zone
+with elastic IP addresses (AllocateAddress) and no security groups.
 
 Paste this into another shell for awscli and boto3:
 
+. %(activate)s
 export AWS_ACCESS_KEY_ID=%(access)s
 export AWS_SECRET_ACCESS_KEY=%(secret)s
 export AWS_DEFAULT_REGION=%(region)s
@@ -105,7 +121,8 @@ boto 2.49.0 (signature version 2, API version 2010-11-15):
 
 Press Ctrl-C to stop the simulator and CloudBridge.
 """ % {"endpoint": endpoint, "access": user["api_key"], "secret": user["secret_key"],
-       "region": region, "types": ", ".join("%s=%s" % kv for kv in mapped.items())})
+       "region": region, "activate": os.path.join(os.path.dirname(sys.executable), "activate"),
+       "types": "".join("  %s = %s\n" % kv for kv in mapped.items())})
 
 
 def main(argv=None):
@@ -115,6 +132,8 @@ def main(argv=None):
     parser.add_argument("--bridge-port", type=int, default=int(os.environ.get("BRIDGE_PORT", 8090)))
     args = parser.parse_args(argv)
 
+    check_port_free(args.simulator_port, "the CloudStack simulator", "SIMULATOR_PORT")
+    check_port_free(args.bridge_port, "CloudBridge", "BRIDGE_PORT")
     base = os.path.abspath(args.dir)
     os.makedirs(base, exist_ok=True)
     keys = load_keys(os.path.join(base, "keys.json"))
@@ -125,6 +144,9 @@ def main(argv=None):
     simulator = subprocess.Popen([
         os.path.join(bindir, "cloudstack-simulator"), "--host", "127.0.0.1",
         "--port", str(args.simulator_port), "--state", os.path.join(base, "simulator-state.json"),
+        # Expunge destroyed VMs after a minute (CloudStack's default is a day),
+        # so that their security groups can be deleted soon after.
+        "--expunge-delay", "60",
         "--account", "admin:%s:%s:admin" % (keys["admin"]["api_key"], keys["admin"]["secret_key"]),
         "--account", "demo:%s:%s" % (keys["demo"]["api_key"], keys["demo"]["secret_key"])],
         stdout=open(os.path.join(base, "simulator.log"), "a"), stderr=subprocess.STDOUT)
@@ -135,15 +157,15 @@ def main(argv=None):
         wait_for_port("127.0.0.1", args.bridge_port, bridge, "cloud-bridge")
         bridge_url = "http://127.0.0.1:%d/bridge" % args.bridge_port
         for name in ("admin", "demo"):
-            send_action(bridge_url, {"Action": "SetUserKeys", "accesskey": keys[name]["api_key"],
-                                     "secretkey": keys[name]["secret_key"]},
-                        keys[name]["api_key"], keys[name]["secret_key"])
+            register(bridge_url, keys[name]["api_key"], keys[name]["secret_key"])
         mapped = map_offerings(bridge_url, keys["admin"], args.simulator_port)
         print_environment(bridge_url + "/rest/AmazonEC2", keys["demo"], mapped, "cloudstack")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while simulator.poll() is None and bridge.poll() is None:
             time.sleep(0.5)
-        print("a server exited; stopping the demo", file=sys.stderr)
+        print("a server exited; stopping the demo (see %s and %s)"
+              % (os.path.join(base, "simulator.log"), os.path.join(base, "logs")),
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nstopping the simulator and CloudBridge")

@@ -2,6 +2,8 @@
 
 It sends SetUserKeys and, with --cert, SetCertificate as form POSTs signed
 with AWS signature version 2 (HmacSHA256) under the keys being registered.
+A CloudStack root administrator can also map EC2 instance types to service
+offerings (--map, SetOfferMapping) and remove mappings (--unmap).
 """
 
 import argparse
@@ -38,7 +40,22 @@ def parse_args(argv):
     parser.add_argument("-u", "--url", required=True,
                         help="CloudBridge URL, e.g. http://127.0.0.1:8090/bridge or "
                              "http://127.0.0.1:8090/bridge/rest/AmazonEC2")
+    parser.add_argument("--map", action="append", default=[], metavar="TYPE=OFFERING_ID",
+                        type=instance_type_mapping,
+                        help="map an EC2 instance type to a CloudStack service offering id "
+                             "(root administrators only; repeatable)")
+    parser.add_argument("--unmap", action="append", default=[], metavar="TYPE",
+                        help="remove the mapping of an EC2 instance type (root "
+                             "administrators only; repeatable)")
     return parser.parse_args(argv)
+
+
+def instance_type_mapping(text):
+    instance_type, _, offering_id = text.partition("=")
+    if not instance_type or not offering_id:
+        raise argparse.ArgumentTypeError(
+            "expected TYPE=OFFERING_ID, e.g. m1.small=<service offering uuid>, not %r" % text)
+    return instance_type, offering_id
 
 
 def read_certificate(path):
@@ -136,10 +153,23 @@ def register(url, access_key, secret_key, cert_path=None):
         print("Certificate registered for access key %s from %s." % (access_key, cert_path))
 
 
+def change_offer_mappings(url, access_key, secret_key, mappings, removals):
+    """Send SetOfferMapping for each (type, offering id) and DeleteOfferMapping for each type."""
+    for instance_type, offering_id in mappings:
+        send_action(url, {"Action": "SetOfferMapping", "amazonoffer": instance_type,
+                          "cloudoffer": offering_id}, access_key, secret_key)
+        print("Instance type %s mapped to service offering %s." % (instance_type, offering_id))
+    for instance_type in removals:
+        send_action(url, {"Action": "DeleteOfferMapping", "amazonoffer": instance_type},
+                    access_key, secret_key)
+        print("Mapping of instance type %s removed." % instance_type)
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
         register(args.url, args.apikey, args.secretkey, args.cert)
+        change_offer_mappings(args.url, args.apikey, args.secretkey, args.map, args.unmap)
     except RegisterError as error:
         print("Error: %s" % error, file=sys.stderr)
         return 1

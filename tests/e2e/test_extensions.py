@@ -1,6 +1,9 @@
 """CloudBridge's own actions: certificates, the offering map, raw CloudStack ids."""
 
 import datetime
+import os
+import subprocess
+import sys
 
 import botocore.exceptions
 import pytest
@@ -9,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.harness import error_code, signed_query
+from tests.harness import USERS, error_code, signed_query
 
 
 def self_signed_pem(name):
@@ -92,3 +95,30 @@ def test_raw_cloudstack_ids_accepted(cloud):
     by_raw_id = ec2.describe_instances(InstanceIds=[vm_id])["Reservations"]
     assert by_raw_id[0]["Instances"][0]["InstanceId"] == instance_id
     ec2.terminate_instances(InstanceIds=[vm_id])
+
+
+def test_register_command_maps_offerings(cloud):
+    command = os.path.join(os.path.dirname(sys.executable), "cloud-bridge-register")
+    url = cloud.bridge.url + "/bridge"
+    offering = cloud.offerings()["Extra Large Instance"]
+    admin = USERS["admin"]
+    mapped = subprocess.run([command, "-a", admin.access_key, "-s", admin.secret_key,
+                             "-u", url, "--map", "m2.2xlarge=%s" % offering],
+                            capture_output=True, text=True, timeout=60)
+    assert mapped.returncode == 0, mapped.stderr
+    assert "m2.2xlarge" in mapped.stdout
+    assert cloud.stores[0].offering_map()["m2.2xlarge"] == offering
+
+    alice = USERS["alice"]
+    refused = subprocess.run([command, "-a", alice.access_key, "-s", alice.secret_key,
+                              "-u", url, "--unmap", "m2.2xlarge"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert "UnauthorizedOperation" in refused.stderr
+    assert "m2.2xlarge" in cloud.stores[0].offering_map()
+
+    removed = subprocess.run([command, "-a", admin.access_key, "-s", admin.secret_key,
+                              "-u", url, "--unmap", "m2.2xlarge"],
+                             capture_output=True, text=True, timeout=60)
+    assert removed.returncode == 0, removed.stderr
+    assert "m2.2xlarge" not in cloud.stores[0].offering_map()

@@ -100,13 +100,16 @@ class BridgeApplication:
         return [result.body]
 
     def route(self, request, path, request_id):
+        if path == HEALTH_PATH and request.method in ("GET", "HEAD"):
+            result = self.handle_health()
+            if request.method == "HEAD":
+                result.body = b""
+            return result
         if request.method not in ("GET", "POST"):
             raise errors.ClientError("The HTTP method %s is not allowed; use GET or POST."
                                      % request.method, code="MethodNotAllowed", status=405)
         if path in QUERY_PATHS:
             return handle_query(self.dispatcher, request, request_id)
-        if path == HEALTH_PATH:
-            return self.handle_health()
         if path in SOAP_PATHS or (path in BRIDGE_PATHS and "Action" not in request.params
                                   and is_soap(request)):
             return self.handle_soap(request, request_id)

@@ -64,3 +64,9 @@ def test_health_follows_cloudstack(cloud):
     finally:
         cloud.simulator.start()
     assert requests.get(cloud.bridge.url + "/bridge/health", timeout=30).status_code == 200
+
+
+def test_health_answers_head(cloud):
+    response = requests.head(cloud.bridge.url + "/bridge/health", timeout=30)
+    assert response.status_code == 200
+    assert response.content == b""

@@ -9,7 +9,7 @@ from cloudbridge.ec2.images import ROOT_DEVICE_NAME
 from cloudbridge.ec2.instance_view import InstanceView
 from cloudbridge.ec2.storage import block_device_mapping
 from cloudbridge.ec2.instances import find_vms
-from cloudbridge.ec2.run import checked_user_data, find_offering
+from cloudbridge.ec2.run import USER_DATA, checked_user_data, find_offering
 
 LOG = logging.getLogger(__name__)
 
@@ -35,14 +35,19 @@ def vm_block_device_mapping(ctx, vm):
     return block_device_mapping(volumes, ids.to_ec2(ctx, ids.VOLUME, [v["id"] for v in volumes]))
 
 
-def user_data(vm):
+def user_data(ctx, vm):
     # CloudStack 4.2 keeps a VM's user data, but listVirtualMachines does not
-    # return it. A version whose listing has it gets it described.
+    # return it, so CloudBridge stores what it sent.  A CloudStack version
+    # whose listing has it is read directly.
     if "userdata" in vm:
         return {"value": vm.get("userdata") or None}
+    stored = ctx.store.details(ids.INSTANCE, [vm["id"]], USER_DATA)
+    if vm["id"] in stored:
+        return {"value": stored[vm["id"]] or None}
     raise errors.UnsupportedOperation(
-        "CloudStack does not return the user data of a VM, so its userData cannot be "
-        "described; ModifyInstanceAttribute can still replace it.")
+        "This instance was not launched through CloudBridge and CloudStack does not "
+        "return the user data of a VM, so its userData cannot be described; "
+        "ModifyInstanceAttribute can still replace it.")
 
 
 @action("DescribeInstanceAttribute")
@@ -62,7 +67,7 @@ def describe_instance_attribute(ctx):
     elif attribute in ("kernel", "ramdisk"):
         value = {}  # CloudStack VMs boot the kernel of their template's disk
     elif attribute == "userData":
-        value = user_data(vm)
+        value = user_data(ctx, vm)
     elif attribute == "disableApiTermination":
         value = {"value": API_TERMINATION_DISABLED}
     elif attribute == "instanceInitiatedShutdownBehavior":
@@ -153,6 +158,7 @@ def change_user_data(ctx, instance_id, vm, value):
             "replace it with at least one byte.")
     require_stopped(instance_id, vm, "userData")
     ctx.cloudstack.request("updateVirtualMachine", id=vm["id"], userdata=encoded)
+    ctx.store.set_details(ids.INSTANCE, vm["id"], {USER_DATA: encoded})
 
 
 @action("ModifyInstanceAttribute")

@@ -22,6 +22,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_INSTANCE_TYPE = "m1.small"
 # EC2 accepts at most 16 KB of user data before base64 encoding.
 MAX_USER_DATA_BYTES = 16 * 1024
+# The store's name for the user data a VM was launched with.
+USER_DATA = "userData"
 # EC2's limit on the length of a ClientToken.
 MAX_CLIENT_TOKEN_LENGTH = 64
 # Parameters that sign or address the request rather than describe the launch.
@@ -257,6 +259,9 @@ def run_instances(ctx):
         launched = launch(ctx, deploy, min_count, max_count)
         reservation_id = new_reservation_id()
         ctx.store.add_reservation(reservation_id, ctx.access_key, launched)
+        # CloudStack does not return user data: keep it for DescribeInstanceAttribute.
+        for vm_id in launched:
+            ctx.store.set_details(ids.INSTANCE, vm_id, {USER_DATA: deploy.get("userdata") or ""})
     except BaseException:
         if token:
             ctx.store.release_client_token(ctx.access_key, token)

@@ -33,6 +33,10 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.000Z"
 PUBLISHER_ALIASES = {"amazon", "aws-marketplace", "microsoft"}
 
 
+# The store's name for a snapshot's description.
+DESCRIPTION = "description"
+
+
 def snapshot_status(snapshot):
     return SNAPSHOT_STATES.get(snapshot.get("state"), "error")
 
@@ -120,11 +124,13 @@ def describe_snapshots(ctx):
     volumes_by_id = {v["id"]: v for v in list_volumes(ctx)} if snapshots else {}
     ec2_snapshot_ids = ids.to_ec2(ctx, ids.SNAPSHOT, [s["id"] for s in snapshots])
     volume_ids = ids.to_ec2(ctx, ids.VOLUME, [s.get("volumeid") for s in snapshots])
+    descriptions = ctx.store.details(ids.SNAPSHOT, [s["id"] for s in snapshots], DESCRIPTION)
     rows = []
     for snapshot in snapshots:
         item = snapshot_item(snapshot, ec2_snapshot_ids[snapshot["id"]],
                              volume_ids.get(snapshot.get("volumeid"), ""),
-                             volume_size_of(snapshot, volumes_by_id))
+                             volume_size_of(snapshot, volumes_by_id),
+                             descriptions.get(snapshot["id"]))
         rows.append({"snapshot": snapshot, "item": item, "caller": caller})
     rows = apply_filters(rows, filters, SNAPSHOT_FILTERS, "DescribeSnapshots")
     return {"snapshotSet": [row["item"] for row in rows]}
@@ -167,7 +173,9 @@ def create_snapshot(ctx):
     snapshot_id = ids.to_ec2(ctx, ids.SNAPSHOT, [snapshot["id"]])[snapshot["id"]]
     volume_ec2_id = ids.to_ec2(ctx, ids.VOLUME, [volume["id"]])[volume["id"]]
     snapshot.setdefault("account", volume.get("account", ""))
-    # NOTE: CloudStack keeps no snapshot description, so only this response carries it.
+    if description:
+        # CloudStack keeps no snapshot description: the store does.
+        ctx.store.set_details(ids.SNAPSHOT, snapshot["id"], {DESCRIPTION: description})
     item = snapshot_item(snapshot, snapshot_id, volume_ec2_id, size_in_gib(volume), description)
     del item["tagSet"]
     return item

@@ -465,6 +465,38 @@ class Store:
             return dict(cursor.fetchall())
         return self._run(work)
 
+    # Details CloudStack does not keep.
+
+    def set_details(self, kind, cloudstack_id, values):
+        """Store named values of one resource ({name: text}), replacing earlier ones."""
+        check_kind(kind)
+        check_text("CloudStack id", cloudstack_id)
+        rows = [(kind, cloudstack_id, check_text("detail name", name), value)
+                for name, value in values.items()]
+
+        def work(cursor):
+            cursor.executemany(self._sql(
+                "REPLACE INTO resource_details (kind, cloudstack_id, name, value) "
+                "VALUES (?, ?, ?, ?)"), rows)
+        if rows:
+            self._run(work, write=True)
+
+    def details(self, kind, cloudstack_ids, name):
+        """Return {CloudStack id: value} of one named detail for the resources that have it."""
+        check_kind(kind)
+        requested = _unique("CloudStack id", cloudstack_ids)
+
+        def work(cursor):
+            found = {}
+            for chunk in _chunks(requested):
+                cursor.execute(self._sql(
+                    "SELECT cloudstack_id, value FROM resource_details WHERE kind = ? "
+                    "AND name = ? AND cloudstack_id IN (%s)" % ", ".join("?" * len(chunk))),
+                    [kind, name] + chunk)
+                found.update(cursor.fetchall())
+            return found
+        return self._run(work) if requested else {}
+
     # RunInstances client tokens.
 
     def claim_client_token(self, owner, token, request_digest):

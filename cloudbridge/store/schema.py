@@ -13,6 +13,8 @@ Schema versions:
 3. `terminated_instances`: the last description of each instance a user
    terminated, because CloudStack hides destroyed VMs from their owners
    while EC2 lists terminated instances for about an hour.
+   `resource_details`: values EC2 shows that CloudStack does not keep or
+   return (a snapshot's description, an instance's user data).
 
 Upgrades add and widen; they never drop a table, a column or a row.  The
 original's S3 tables (`sbucket`, `sobject` ...) are left as they are.
@@ -160,6 +162,25 @@ TABLES = {
                 terminated_at TEXT NOT NULL
             )""",
     },
+    # kind is the EC2 id prefix of the resource ("i", "snap" ...).
+    "resource_details": {
+        "mysql": """
+            CREATE TABLE IF NOT EXISTS resource_details (
+                kind VARCHAR(32) NOT NULL,
+                cloudstack_id VARCHAR(255) NOT NULL,
+                name VARCHAR(64) NOT NULL,
+                value TEXT NOT NULL,
+                PRIMARY KEY (kind, cloudstack_id, name)
+            ) %s""" % MYSQL_OPTIONS,
+        "sqlite": """
+            CREATE TABLE IF NOT EXISTS resource_details (
+                kind VARCHAR(32) NOT NULL,
+                cloudstack_id VARCHAR(255) NOT NULL,
+                name VARCHAR(64) NOT NULL,
+                value TEXT NOT NULL,
+                PRIMARY KEY (kind, cloudstack_id, name)
+            )""",
+    },
     # One row per schema version applied; the current version is the maximum.
     "schema_version": {
         "mysql": """
@@ -247,7 +268,7 @@ def _upgrade_to_2(db, cursor):
 
 def _upgrade_to_3(db, cursor):
     # NOTE: uses the current DDL, as _upgrade_to_2 does.
-    create_tables(db, cursor, ("terminated_instances",))
+    create_tables(db, cursor, ("terminated_instances", "resource_details"))
 
 
 def _add_unique_index(db, cursor, table, column, index_name):

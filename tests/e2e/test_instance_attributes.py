@@ -161,13 +161,30 @@ def test_describe_group_set(cloud, instance):
     assert excinfo.value.error_code == "InvalidParameterValue"
 
 
-def test_describe_user_data_unsupported(cloud, instance):
-    # CloudStack 4.2's listVirtualMachines does not return a VM's user data.
+def test_describe_user_data_from_store(cloud, instance):
+    # CloudStack 4.2's listVirtualMachines does not return a VM's user data:
+    # CloudBridge answers with what it launched the VM with.
     assert "userdata" not in cloudstack_vm(cloud, instance.vm_id)
+    assert describe(cloud.boto3("alice"), instance, "userData")["UserData"] == {}
+
+
+def test_describe_user_data_outside_cloudbridge(cloud):
+    # A VM deployed directly in CloudStack: its user data is unknown.
+    cloudstack = cloud.cloudstack("alice")
+    zone = next(z for z in cloudstack.list("listZones", "zone") if z["name"] == "zone1")
+    template = next(t for t in cloudstack.list("listTemplates", "template",
+                                               templatefilter="executable")
+                    if "CentOS" in t["name"])
+    deployed = cloudstack.run_job("deployVirtualMachine", zoneid=zone["id"],
+                                  templateid=template["id"],
+                                  serviceofferingid=cloud.offerings()["Small Instance"],
+                                  userdata=base64.b64encode(b"direct").decode())
+    vm_id = deployed["virtualmachine"]["id"]
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
-        describe(cloud.boto3("alice"), instance, "userData")
+        cloud.boto3("alice").describe_instance_attribute(InstanceId=vm_id, Attribute="userData")
     assert client_error(excinfo) == "UnsupportedOperation"
     assert "user data" in excinfo.value.response["Error"]["Message"]
+    cloudstack.run_job("destroyVirtualMachine", id=vm_id)
 
 
 def test_describe_instance_attribute_errors(cloud, instance):
@@ -271,6 +288,8 @@ def test_modify_user_data_boto3(cloud, instance):
     [update] = calls(cloud, "updateVirtualMachine")
     assert update["params"]["id"] == instance.vm_id
     assert base64.b64decode(update["params"]["userdata"]) == user_data
+    described = describe(cloud.boto3("alice"), instance, "userData")
+    assert base64.b64decode(described["UserData"]["Value"]) == user_data
 
 
 def test_modify_user_data_boto2(cloud, instance):

@@ -62,6 +62,8 @@ def test_boto3_lifecycle(cloud):
     assert deploys[0]["apikey"] == "AKIDALICE0000000000001"
 
     instance_id = instance["InstanceId"]
+    stored = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+    assert base64.b64decode(stored["UserData"]["Value"]) == user_data
     described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
     assert described[0]["ReservationId"] == run["ReservationId"]
     assert described[0]["Instances"][0]["State"] == {"Code": 16, "Name": "running"}

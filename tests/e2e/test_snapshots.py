@@ -115,6 +115,8 @@ def test_boto2_snapshot_lifecycle(cloud, volume):
 
     found = conn.get_all_snapshots(snapshot_ids=[snapshot.id])
     assert [s.id for s in found] == [snapshot.id]
+    # CloudStack keeps no description; CloudBridge's store does.
+    assert found[0].description == "nightly"
     assert found[0].status == "completed"
     assert found[0].owner_id == "alice"
     assert found[0].progress == "100%"

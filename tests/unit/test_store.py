@@ -663,3 +663,15 @@ def test_terminated_instances_recent_only(store):
     assert store.recent_terminated("AK1", 3600)["vm-1"] == '{"id": "vm-1", "x": 1}'
     # A negative window reaches into the future: nothing stored is that recent.
     assert store.recent_terminated("AK1", -60) == {}
+
+
+def test_resource_details(store):
+    store.set_details("snap", "cs-1", {"description": "nightly"})
+    store.set_details("snap", "cs-2", {"description": "weekly"})
+    store.set_details("i", "cs-1", {"userData": "aGVsbG8="})
+    assert store.details("snap", ["cs-1", "cs-2", "cs-3"], "description") == {
+        "cs-1": "nightly", "cs-2": "weekly"}
+    assert store.details("i", ["cs-1"], "userData") == {"cs-1": "aGVsbG8="}
+    store.set_details("snap", "cs-1", {"description": "changed"})
+    assert store.details("snap", ["cs-1"], "description") == {"cs-1": "changed"}
+    assert store.details("snap", [], "description") == {}

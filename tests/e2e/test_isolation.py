@@ -35,3 +35,26 @@ def test_concurrent_users_see_only_their_instances(cloud):
     assert keys == {"AKIDALICE0000000000001", "AKIDBOB000000000000001"}
     for user in ("alice", "bob"):
         cloud.boto3(user).terminate_instances(InstanceIds=[launched[user]])
+
+
+def test_concurrent_client_token_launches_once(cloud):
+    second = cloud.servers[1] if len(cloud.servers) > 1 else cloud.add_server()
+    servers = [cloud.bridge, second] * 4
+    image_id = next(i["ImageId"] for i in cloud.boto3("bob").describe_images()["Images"]
+                    if "CentOS" in i["Name"])
+    cloud.simulator.clear_calls()
+
+    def launch(server):
+        return cloud.boto3("bob", server=server).run_instances(
+            ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="m1.small",
+            ClientToken="same-token-everywhere")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(launch, servers))
+    reservations = {r["ReservationId"] for r in results}
+    instances = {tuple(i["InstanceId"] for i in r["Instances"]) for r in results}
+    assert len(reservations) == 1
+    assert len(instances) == 1
+    deploys = [c for c in cloud.simulator.calls if c["command"] == "deployVirtualMachine"]
+    assert len(deploys) == 1
+    cloud.boto3("bob").terminate_instances(InstanceIds=list(next(iter(instances))))

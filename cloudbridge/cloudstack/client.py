@@ -7,6 +7,8 @@ which keeps HTTP connections alive between calls. The session contains no
 credentials.
 """
 
+import datetime
+import http.cookiejar
 import logging
 import threading
 import time
@@ -22,6 +24,9 @@ LOG = logging.getLogger(__name__)
 JOB_PENDING, JOB_SUCCEEDED, JOB_FAILED = 0, 1, 2
 # CloudStack's default page size (global setting default.page.size).
 PAGE_SIZE = 500
+# Signed requests carry signatureVersion=3 and expire this long after they
+# are made, so a captured request cannot be replayed later.
+REQUEST_LIFETIME = datetime.timedelta(minutes=5)
 
 _sessions = {}
 _sessions_lock = threading.Lock()
@@ -33,6 +38,9 @@ def shared_session(base_url):
         session = _sessions.get(base_url)
         if session is None:
             session = requests.Session()
+            # Clients of all users share the session: keep no cookie a load
+            # balancer or the management server might set.
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
             adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -83,7 +91,9 @@ class CloudStackClient:
 
     def request_raw(self, command, **params):
         """Like `request`, but raises CloudStackError untranslated."""
-        data = {"command": command, "response": "json", "apikey": self.api_key}
+        expires = datetime.datetime.now(datetime.timezone.utc) + REQUEST_LIFETIME
+        data = {"command": command, "response": "json", "apikey": self.api_key,
+                "signatureversion": "3", "expires": expires.strftime("%Y-%m-%dT%H:%M:%S+0000")}
         for name, value in params.items():
             if value is None:
                 continue
@@ -171,21 +181,13 @@ class CloudStackClient:
         pending = dict(jobs)
         results = {}
         while pending:
-            for job_id, command in list(pending.items()):
-                job = self.request("queryAsyncJobResult", jobid=job_id)
-                status = int(job.get("jobstatus", JOB_PENDING))
-                if status == JOB_SUCCEEDED:
-                    results[job_id] = job.get("jobresult") or {}
-                elif status == JOB_FAILED:
-                    result = job.get("jobresult") or {}
-                    code = int(result.get("errorcode") or job.get("jobresultcode") or 530)
-                    failure = CloudStackError(command, code, result.get("errortext", ""))
-                    LOG.info("CloudStack job %s (%s) failed: %s %s", job_id, command,
-                             code, failure.errortext)
-                    results[job_id] = translate(failure)
-                else:
-                    continue
-                del pending[job_id]
+            try:
+                self._poll_once(pending, results)
+            except errors.Unavailable:
+                # The jobs go on without us: report them as still pending.
+                for job_id, command in pending.items():
+                    results[job_id] = JobTimeout(command, job_id)
+                break
             if not pending:
                 break
             if time.monotonic() >= deadline:
@@ -196,3 +198,21 @@ class CloudStackClient:
                 break
             time.sleep(self.poll_interval)
         return results
+
+    def _poll_once(self, pending, results):
+        """Query each pending job once; move finished ones from pending to results."""
+        for job_id, command in list(pending.items()):
+            job = self.request("queryAsyncJobResult", jobid=job_id)
+            status = int(job.get("jobstatus", JOB_PENDING))
+            if status == JOB_SUCCEEDED:
+                results[job_id] = job.get("jobresult") or {}
+            elif status == JOB_FAILED:
+                result = job.get("jobresult") or {}
+                code = int(result.get("errorcode") or job.get("jobresultcode") or 530)
+                failure = CloudStackError(command, code, result.get("errortext", ""))
+                LOG.info("CloudStack job %s (%s) failed: %s %s", job_id, command,
+                         code, failure.errortext)
+                results[job_id] = translate(failure)
+            else:
+                continue
+            del pending[job_id]

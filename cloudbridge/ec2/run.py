@@ -16,6 +16,7 @@ from cloudbridge.ec2.images import find_template
 from cloudbridge.ec2.instances import list_vms, make_view
 from cloudbridge.ec2.security_groups import list_groups
 from cloudbridge.ec2.zones import find_zone, is_basic
+from cloudbridge.store import StoreError
 
 LOG = logging.getLogger(__name__)
 
@@ -24,6 +25,12 @@ DEFAULT_INSTANCE_TYPE = "m1.small"
 MAX_USER_DATA_BYTES = 16 * 1024
 # The store's name for the user data a VM was launched with.
 USER_DATA = "userData"
+# A claimed ClientToken whose launch has recorded no reservation after this
+# long belongs to a server that died mid-launch; another request takes it over.
+CLAIM_LEASE_SECONDS = 300
+# The most VMs one RunInstances starts: CloudStack sets no limit for root
+# administrators, and each VM is one deploy job.
+MAX_LAUNCH_COUNT = 100
 # EC2's limit on the length of a ClientToken.
 MAX_CLIENT_TOKEN_LENGTH = 64
 # Parameters that sign or address the request rather than describe the launch.
@@ -113,6 +120,11 @@ def launch_parameters(ctx):
     if min_count > max_count:
         raise errors.InvalidParameterValue(
             "MinCount (%d) must not be greater than MaxCount (%d)." % (min_count, max_count))
+    if min_count > MAX_LAUNCH_COUNT:
+        raise errors.InstanceLimitExceeded(
+            "One RunInstances launches at most %d instances; MinCount is %d."
+            % (MAX_LAUNCH_COUNT, min_count))
+    max_count = min(max_count, MAX_LAUNCH_COUNT)
     user_data = checked_user_data(params.get("UserData"))
     instance_type = params.get("InstanceType") or DEFAULT_INSTANCE_TYPE
     group_names = params.strings("SecurityGroup")
@@ -166,12 +178,13 @@ def destroy_quietly(ctx, vm_ids):
             LOG.error("could not destroy VM %s of a failed launch: %s", jobs[job_id], outcome)
 
 
-def launch(ctx, deploy, min_count, max_count):
-    """Deploy up to max_count VMs; return the ids of the launched ones in order.
+def submit_deploys(ctx, deploy, min_count, max_count):
+    """Start up to max_count deployVirtualMachine jobs; return [(job id, VM id)].
 
     When CloudStack refuses a VM because the account reached its limit, the
     launch goes on with the VMs already accepted if they are at least
-    min_count, as EC2 launches fewer than MaxCount within the quota.
+    min_count, as EC2 launches fewer than MaxCount within the quota.  Any
+    other refusal destroys the VMs already accepted and raises.
     """
     submitted = []
     try:
@@ -191,7 +204,15 @@ def launch(ctx, deploy, min_count, max_count):
                     "Your instance limit allows fewer than the %d instances requested "
                     "(MinCount)." % min_count) from exc
             raise
+    return submitted
 
+
+def wait_for_deploys(ctx, submitted, min_count):
+    """Wait for the deploy jobs; return the VM ids that launched or are still pending.
+
+    Failed VMs are destroyed.  If fewer than min_count remain, all are
+    destroyed and the first failure is raised.
+    """
     outcomes = ctx.cloudstack.wait_for_jobs(
         {job_id: "deployVirtualMachine" for job_id, _ in submitted})
     launched, failed, first_failure = [], [], None
@@ -211,21 +232,56 @@ def launch(ctx, deploy, min_count, max_count):
 
 
 def wait_for_other_launch(ctx, token, digest):
-    """Return the reservation another request is launching under the same ClientToken."""
+    """Return the reservation another request launched under the same ClientToken.
+
+    Returns None when this request holds the token and must launch: it
+    claimed a new token, the other launch failed and released it, or the
+    other claim is older than CLAIM_LEASE_SECONDS without a reservation (its
+    server died) and this request took it over.
+    """
     deadline = time.monotonic() + ctx.config.async_job_timeout
     while True:
         record = ctx.store.claim_client_token(ctx.access_key, token, digest)
         if record is None:
-            return None  # the other launch failed and released the token: launch here
+            return None
         if record.request_digest != digest:
             raise errors.IdempotentParameterMismatch(
                 "The client token '%s' was already used with different parameters." % token)
         if record.reservation_id:
             return record.reservation_id
+        if ctx.store.take_over_client_token(ctx.access_key, token, digest, CLAIM_LEASE_SECONDS):
+            LOG.warning("client token %s of %s had a stale claim; launching again",
+                        token, ctx.access_key)
+            return None
         if time.monotonic() >= deadline:
             raise errors.IncorrectState(
-                "A launch with client token '%s' is still in progress." % token)
+                "A launch with client token '%s' is still in progress; retry later." % token)
         time.sleep(ctx.config.async_poll_interval)
+
+
+def record_launch(ctx, token, deploy, submitted):
+    """Record the reservation of submitted VMs (and complete the token) before waiting.
+
+    Recording first means that a request failing later, even with
+    CloudStack or the store gone, is retried with the same token without
+    launching twice, and that every server shows the reservation at once.
+    """
+    vm_ids = [vm_id for _, vm_id in submitted]
+    reservation_id = new_reservation_id()
+    ctx.store.add_reservation(reservation_id, ctx.access_key, vm_ids)
+    # CloudStack does not return user data: keep it for DescribeInstanceAttribute.
+    for vm_id in vm_ids:
+        ctx.store.set_details(ids.INSTANCE, vm_id, {USER_DATA: deploy.get("userdata") or ""})
+    if token:
+        ctx.store.complete_client_token(ctx.access_key, token, reservation_id)
+    return reservation_id
+
+
+def release_quietly(ctx, token):
+    try:
+        ctx.store.release_client_token(ctx.access_key, token)
+    except StoreError as exc:
+        LOG.error("could not release client token %s of %s: %s", token, ctx.access_key, exc)
 
 
 def reservation_response(ctx, reservation_id, vm_ids):
@@ -254,18 +310,23 @@ def run_instances(ctx):
         existing = wait_for_other_launch(ctx, token, digest)
         if existing is not None:
             return reservation_response(ctx, existing, ctx.store.reservation_members(existing))
+
+    submitted = []
     try:
         deploy, min_count, max_count = launch_parameters(ctx)
-        launched = launch(ctx, deploy, min_count, max_count)
-        reservation_id = new_reservation_id()
-        ctx.store.add_reservation(reservation_id, ctx.access_key, launched)
-        # CloudStack does not return user data: keep it for DescribeInstanceAttribute.
-        for vm_id in launched:
-            ctx.store.set_details(ids.INSTANCE, vm_id, {USER_DATA: deploy.get("userdata") or ""})
+        submitted = submit_deploys(ctx, deploy, min_count, max_count)
+        reservation_id = record_launch(ctx, token, deploy, submitted)
     except BaseException:
+        if submitted:
+            destroy_quietly(ctx, [vm_id for _, vm_id in submitted])
         if token:
-            ctx.store.release_client_token(ctx.access_key, token)
+            release_quietly(ctx, token)
         raise
-    if token:
-        ctx.store.complete_client_token(ctx.access_key, token, reservation_id)
+    try:
+        launched = wait_for_deploys(ctx, submitted, min_count)
+    except errors.EC2Error:
+        # The launch failed and its VMs are destroyed: the token may be used again.
+        if token:
+            release_quietly(ctx, token)
+        raise
     return reservation_response(ctx, reservation_id, launched)

@@ -534,6 +534,24 @@ class Store:
         raise StoreError("cannot claim client token %s: it was claimed and released "
                          "%d times meanwhile" % (token, MAX_ATTEMPTS))
 
+    def take_over_client_token(self, owner, token, request_digest, stale_seconds):
+        """Claim a token whose launch never completed, once its claim is stale_seconds old.
+
+        A server that crashed between claiming a token and recording its
+        reservation leaves such a claim.  Returns True when this call took
+        it over (its claim time is renewed); only one of several concurrent
+        callers does.
+        """
+        cutoff = self._db.to_db_time(_utc_now() - timedelta(seconds=stale_seconds))
+
+        def work(cursor):
+            cursor.execute(self._sql(
+                "UPDATE client_tokens SET created = ?, request_digest = ? "
+                "WHERE owner = ? AND token = ? AND reservation_id IS NULL AND created < ?"),
+                (self._db.to_db_time(_utc_now()), request_digest, owner, token, cutoff))
+            return cursor.rowcount == 1
+        return self._run(work, write=True)
+
     def complete_client_token(self, owner, token, reservation_id):
         """Record the reservation that a claimed client token launched."""
         check_text("reservation id", reservation_id, RESERVATION_ID_LENGTH)

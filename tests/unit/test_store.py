@@ -675,3 +675,15 @@ def test_resource_details(store):
     store.set_details("snap", "cs-1", {"description": "changed"})
     assert store.details("snap", ["cs-1"], "description") == {"cs-1": "changed"}
     assert store.details("snap", [], "description") == {}
+
+
+def test_take_over_stale_client_token(store):
+    assert store.claim_client_token("AK1", "tok", "digest") is None
+    # A fresh claim is not stale.
+    assert store.take_over_client_token("AK1", "tok", "digest", 60) is False
+    # A claim older than the lease (here: any claim, with a negative lease) is taken once.
+    assert store.take_over_client_token("AK1", "tok", "digest", -60) is True
+    store.complete_client_token("AK1", "tok", "r-0123456789abcdef0")
+    assert store.take_over_client_token("AK1", "tok", "digest", -60) is False
+    assert store.claim_client_token("AK1", "tok", "digest").reservation_id == \
+        "r-0123456789abcdef0"

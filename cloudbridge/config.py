@@ -34,10 +34,13 @@ class ConfigError(Exception):
 class Config:
     path: str
     management_server: str = "127.0.0.1"
+    cloud_api_scheme: str = "http"
     cloud_api_port: int = 8080
     cloud_api_path: str = "/client/api"
     cloud_api_timeout: float = 30.0
-    async_job_timeout: float = 600.0
+    # Below the 60 s read timeout of boto3 and awscli, so that a slow job
+    # answers "pending" rather than a client time-out.
+    async_job_timeout: float = 45.0
     async_poll_interval: float = 1.0
     wsdl_version: str = "2010-11-15"
     cloudbridge_version: str = "UNKNOWN VERSION"
@@ -62,8 +65,11 @@ class Config:
 
     @property
     def cloudstack_url(self):
-        return "http://%s:%d%s" % (self.management_server, self.cloud_api_port,
-                                   self.cloud_api_path)
+        host = self.management_server
+        if ":" in host:
+            host = "[%s]" % host  # an IPv6 address
+        return "%s://%s:%d%s" % (self.cloud_api_scheme, host, self.cloud_api_port,
+                                 self.cloud_api_path)
 
     @property
     def conf_dir(self):
@@ -147,6 +153,10 @@ def load_config(conf_dir=None):
 def config_from_properties(props, path):
     config = Config(path=path)
     config.management_server = _host(props, path, "managementServer", None, required=True)
+    config.cloud_api_scheme = _text(props, path, "cloudAPIScheme", config.cloud_api_scheme).lower()
+    if config.cloud_api_scheme not in ("http", "https"):
+        raise ConfigError("%s: key cloudAPIScheme must be http or https, not %r"
+                          % (path, config.cloud_api_scheme))
     config.cloud_api_port = _integer(props, path, "cloudAPIPort", 8080, 1, 65535)
     config.cloud_api_path = _text(props, path, "cloudAPIPath", config.cloud_api_path)
     if not config.cloud_api_path.startswith("/"):

@@ -7,6 +7,7 @@ serves the EC2 endpoints with CherryPy until stopped.
 
 import argparse
 import logging
+import socket
 import sys
 import threading
 
@@ -30,6 +31,15 @@ def open_and_prepare_store(config):
         if seeded:
             LOG.info("offering map seeded with %d instance types from %s", seeded, config.path)
     return store
+
+
+def check_listen_address(address, port):
+    """Raise OSError if address:port cannot be bound (in use, or not this host's)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as probe:
+        # As the server will: connections of a server stopped a moment ago do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((address, port))
 
 
 def build_application(config, store):
@@ -87,6 +97,16 @@ def main(argv=None):
     LOG.info("CloudBridge %s starting: configuration %s, CloudStack %s, database %s",
              config.cloudbridge_version, config.path, config.cloudstack_url,
              config.describe_database())
+    try:
+        check_listen_address(config.listen_address, config.listen_port)
+    except OSError as exc:
+        # CherryPy itself would exit with code 70 and a traceback in the log.
+        LOG.error("start-up failed: cannot listen on %s:%d: %s",
+                  config.listen_address, config.listen_port, exc.strerror or exc)
+        print("cloud-bridge: cannot listen on %s:%d: %s"
+              % (config.listen_address, config.listen_port, exc.strerror or exc),
+              file=sys.stderr)
+        return 1
     try:
         store = open_and_prepare_store(config)
     except StoreError as exc:

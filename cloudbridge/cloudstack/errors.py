@@ -7,9 +7,12 @@ code from the errorcode and, where one errorcode covers several EC2 cases,
 from the text.  The first matching row wins.
 """
 
+import logging
 import re
 
 from cloudbridge import errors
+
+LOG = logging.getLogger(__name__)
 
 
 class CloudStackError(Exception):
@@ -51,6 +54,9 @@ TRANSLATIONS = [
     (531, None, errors.AuthFailure, None),
     (532, r"user_vm", errors.InstanceLimitExceeded, None),
     (535, r"user_vm", errors.InstanceLimitExceeded, None),
+    (535, r"'volume'", errors.ClientError, "VolumeLimitExceeded"),
+    (535, r"'snapshot'", errors.ClientError, "SnapshotLimitExceeded"),
+    (535, r"public_ip", errors.ClientError, "AddressLimitExceeded"),
     (532, None, errors.ClientError, "ResourceLimitExceeded"),
     (535, None, errors.ClientError, "ResourceLimitExceeded"),
     (533, None, errors.InsufficientInstanceCapacity, None),
@@ -78,4 +84,9 @@ def translate(error):
         if pattern is not None and not pattern.search(error.errortext or ""):
             continue
         return cls(error.errortext or "CloudStack %s failed" % error.command, code=ec2_code)
-    return errors.InternalError("CloudStack %s failed: %s" % (error.command, error.errortext))
+    # CloudStack's text for an unexpected failure can name its hosts and
+    # exceptions: it goes to the log, and the client gets the command only.
+    LOG.error("CloudStack %s failed with %s: %s", error.command, error.errorcode,
+              error.errortext)
+    return errors.InternalError("CloudStack %s failed; the CloudBridge log has the details."
+                                % error.command)

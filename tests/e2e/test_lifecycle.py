@@ -60,6 +60,9 @@ def test_boto3_lifecycle(cloud):
     assert deploy["serviceofferingid"] == cloud.offerings()["Small Instance"]
     assert base64.b64decode(deploy["userdata"]) == user_data
     assert deploys[0]["apikey"] == "AKIDALICE0000000000001"
+    # Signed requests expire, so a captured one cannot be replayed later.
+    assert deploys[0]["params"]["signatureversion"] == "3"
+    assert "expires" in deploys[0]["params"]
 
     instance_id = instance["InstanceId"]
     stored = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")

@@ -89,3 +89,19 @@ def test_server_logs_requests_without_secrets(tmp_path):
         assert SECRET_KEY not in text
         assert "db-password-do-not-print" not in text
         assert "Signature=" not in text
+
+
+def test_busy_port_is_reported(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        conf = write_conf(tmp_path / "conf", "\n".join([
+            "managementServer=127.0.0.1", "dbType=sqlite", "dbFile=../bridge.db",
+            "listenAddress=127.0.0.1", "listenPort=%d" % port, "logDir=../logs", ""]))
+        result = subprocess.run([os.path.join(BIN, "cloud-bridge"), "--conf", conf],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1:%d" % port in result.stderr
+    assert "in use" in result.stderr
+    assert "cannot listen" in (tmp_path / "logs" / "cloudbridge.log").read_text()

@@ -20,6 +20,8 @@ CASES = [
     (535, "Maximum number of resources of type 'user_vm' for account name=alice has been "
           "exceeded.", "InstanceLimitExceeded", 400),
     (535, "Maximum number of resources of type 'volume' for account name=alice has been "
+          "exceeded.", "VolumeLimitExceeded", 400),
+    (535, "Maximum number of resources of type 'network' for account name=alice has been "
           "exceeded.", "ResourceLimitExceeded", 400),
     (536, "Cannot delete security group web because it is in use", "InvalidGroup.InUse", 400),
     (537, "The range specified conflicts with another rule", "InvalidPermission.Duplicate", 400),

@@ -52,3 +52,15 @@ def test_missing_file(tmp_path):
     with pytest.raises(ConfigError) as raised:
         load_config(str(tmp_path))
     assert "not found" in str(raised.value)
+
+
+def test_https_and_ipv6_management_server(tmp_path):
+    config = load_config(write(tmp_path, "managementServer=2001:db8::5\ncloudAPIScheme=https\n"
+                                         "cloudAPIPort=8443\n"))
+    assert config.cloudstack_url == "https://[2001:db8::5]:8443/client/api"
+
+
+def test_bad_scheme(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, "managementServer=cs\ncloudAPIScheme=ftp\n"))
+    assert "cloudAPIScheme" in str(raised.value)

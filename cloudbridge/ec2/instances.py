@@ -76,8 +76,8 @@ def find_vms(ctx, instance_ids):
     if len(wanted) == 1:
         try:
             vms = list_vms(ctx, next(iter(wanted.values())))
-        except errors.InvalidParameterValue:
-            vms = []
+        except (errors.InvalidParameterValue, errors.NotFound):
+            vms = []  # CloudStack's answer for an expunged or unknown VM
     else:
         vms = list_vms(ctx)
     vms = with_terminated(ctx, vms, set(wanted.values()))

@@ -249,3 +249,24 @@ def test_instance_filters(cloud, client):
                                             "Values": ["stopped"]}])["Reservations"]
     assert instance_id not in [i["InstanceId"] for r in none for i in r["Instances"]]
     ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def test_expunged_instance_stays_terminated(cloud):
+    ec2 = cloud.boto3("alice")
+    image_id = centos_image(ec2.describe_images()["Images"])["ImageId"]
+    instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
+                                    InstanceType="m1.small")["Instances"][0]["InstanceId"]
+    vm_id = cloud.stores[0].cloudstack_ids("i", [instance_id])[instance_id]
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    wait_for_instance_state(cloud, "alice", instance_id, "terminated")
+    wait_for(lambda: cloudstack_vm(cloud, vm_id)["state"] == "Destroyed",
+             what="the VM to be destroyed")
+    cloud.cloudstack("admin").run_job("expungeVirtualMachine", id=vm_id)
+    every_vm = cloud.cloudstack("admin").list("listVirtualMachines", "virtualmachine",
+                                               listall=True)
+    assert vm_id not in {vm["id"] for vm in every_vm}
+
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    assert described[0]["Instances"][0]["State"]["Name"] == "terminated"
+    again = ec2.terminate_instances(InstanceIds=[instance_id])["TerminatingInstances"][0]
+    assert again["CurrentState"]["Name"] == "terminated"

@@ -15,6 +15,8 @@ from cloudbridge.ec2.core import action
 from cloudbridge.ec2.images import find_template
 from cloudbridge.ec2.instances import list_vms, make_view
 from cloudbridge.ec2.security_groups import list_groups
+from cloudbridge.ec2.tag_actions import check_not_reserved, tag_pairs
+from cloudbridge.ec2.tags import cloudstack_tag_params
 from cloudbridge.ec2.zones import find_zone, is_basic
 from cloudbridge.store import StoreError
 
@@ -109,6 +111,27 @@ def find_network(ctx, zone):
     created = ctx.cloudstack.request("createNetwork", name=name, displaytext=name,
                                      zoneid=zone["id"], networkofferingid=offerings[0]["id"])
     return created["network"]["id"]
+
+
+def instance_tags(ctx):
+    """The tags of TagSpecification.N for ResourceType instance, as [(key, value)]."""
+    pairs = []
+    for spec in ctx.params.structures("TagSpecification"):
+        resource_type = spec.get("ResourceType")
+        if resource_type != "instance":
+            raise errors.InvalidParameterValue(
+                "TagSpecification ResourceType '%s' is not supported; CloudBridge tags the "
+                "instances of a launch (ResourceType instance)." % resource_type)
+        members = spec.get("Tag") if isinstance(spec.get("Tag"), list) else []
+        pairs.extend(tag_pairs(members, ""))
+    check_not_reserved(pairs)
+    return list(dict(pairs).items())  # a key given twice takes its last value
+
+
+def tag_instances(ctx, vm_ids, pairs):
+    """Tag the launched VMs; a failure fails the launch, as in EC2."""
+    ctx.cloudstack.run_job("createTags", resourcetype="UserVm", resourceids=",".join(vm_ids),
+                           **cloudstack_tag_params(pairs))
 
 
 def launch_parameters(ctx):
@@ -313,8 +336,11 @@ def run_instances(ctx):
 
     submitted = []
     try:
+        tags = instance_tags(ctx)
         deploy, min_count, max_count = launch_parameters(ctx)
         submitted = submit_deploys(ctx, deploy, min_count, max_count)
+        if tags:
+            tag_instances(ctx, [vm_id for _, vm_id in submitted], tags)
         reservation_id = record_launch(ctx, token, deploy, submitted)
     except BaseException:
         if submitted:

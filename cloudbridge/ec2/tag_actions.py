@@ -185,8 +185,13 @@ def change_tags(ctx, deletions, creations):
 
 def requested_tags(ctx, missing_value):
     """Return Tag.N as [(key, value)], with `missing_value` where Tag.N.Value is absent."""
+    return tag_pairs(ctx.params.structures("Tag"), missing_value)
+
+
+def tag_pairs(members, missing_value):
+    """Return Tag.N members as checked [(key, value)] pairs."""
     pairs = []
-    for member in ctx.params.structures("Tag"):
+    for member in members:
         key = member.get("Key")
         value = member.get("Value")
         if not isinstance(key, str) or not key:
@@ -201,16 +206,20 @@ def requested_tags(ctx, missing_value):
     return pairs
 
 
-@action("CreateTags")
-def create_tags(ctx):
-    pairs = requested_tags(ctx, "")
-    if not pairs:
-        raise errors.MissingParameter("The request must contain the parameter Tag")
+def check_not_reserved(pairs):
     reserved = [k for k, _ in pairs if k.lower().startswith(RESERVED_KEY_PREFIX)]
     if reserved:
         raise errors.InvalidParameterValue(
             "Tag keys starting with '%s' are reserved: %s" % (RESERVED_KEY_PREFIX,
                                                               ", ".join(reserved)))
+
+
+@action("CreateTags")
+def create_tags(ctx):
+    pairs = requested_tags(ctx, "")
+    if not pairs:
+        raise errors.MissingParameter("The request must contain the parameter Tag")
+    check_not_reserved(pairs)
     requested = dict(pairs)  # a key given twice takes its last value
     resources = requested_resources(ctx)
     existing = tags_of(ctx, resources)

@@ -207,3 +207,13 @@ def test_unknown_security_group(cloud):
     assert raised.value.response["Error"]["Code"] == "InvalidGroup.NotFound"
     assert "nosuch" in raised.value.response["Error"]["Message"]
     assert len(deploy_calls(cloud)) == before
+
+
+def test_unsupported_tag_specification(cloud):
+    before = len(deploy_calls(cloud))
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        cloud.boto3("alice").run_instances(
+            ImageId=image_id(cloud), MinCount=1, MaxCount=1, InstanceType="m1.small",
+            TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "a", "Value": "b"}]}])
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert len(deploy_calls(cloud)) == before

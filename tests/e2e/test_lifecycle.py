@@ -44,7 +44,9 @@ def test_boto3_lifecycle(cloud):
     user_data = b"#!/bin/sh\necho hello\n"
     run = ec2.run_instances(ImageId=image["ImageId"], MinCount=1, MaxCount=1,
                             InstanceType="m1.small", UserData=user_data.decode(),
-                            Placement={"AvailabilityZone": "zone1"})
+                            Placement={"AvailabilityZone": "zone1"},
+                            TagSpecifications=[{"ResourceType": "instance",
+                                                "Tags": [{"Key": "Name", "Value": "web-1"}]}])
     assert EC2_RESERVATION_ID.match(run["ReservationId"])
     assert len(run["Instances"]) == 1
     instance = run["Instances"][0]
@@ -70,6 +72,7 @@ def test_boto3_lifecycle(cloud):
     described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
     assert described[0]["ReservationId"] == run["ReservationId"]
     assert described[0]["Instances"][0]["State"] == {"Code": 16, "Name": "running"}
+    assert described[0]["Instances"][0]["Tags"] == [{"Key": "Name", "Value": "web-1"}]
     root = described[0]["Instances"][0]["BlockDeviceMappings"]
     assert [m["DeviceName"] for m in root] == ["/dev/sda1"]
     assert re.match(r"^vol-[0-9a-f]{17}$", root[0]["Ebs"]["VolumeId"])
@@ -202,6 +205,8 @@ def test_libcloud_lifecycle(cloud):
 
     nodes = {n.id: n for n in driver.list_nodes()}
     assert nodes[node.id].state == NodeState.RUNNING
+    # libcloud names a node by its Name tag, which create_node sets.
+    assert nodes[node.id].name == "web1"
 
     def state():
         return {n.id: n.state for n in driver.list_nodes()}.get(node.id)

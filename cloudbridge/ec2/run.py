@@ -134,6 +134,19 @@ def tag_instances(ctx, vm_ids, pairs):
                            **cloudstack_tag_params(pairs))
 
 
+def check_template_zone(ctx, template, image_id, zone):
+    """Raise InvalidParameterValue unless the template is ready in the zone."""
+    # CloudStack lists a template once per zone it is in.
+    entries = ctx.cloudstack.list("listTemplates", "template", templatefilter="executable",
+                                  id=template["id"])
+    ready = {e.get("zoneid"): e.get("zonename") for e in entries if e.get("isready")}
+    if zone["id"] not in ready:
+        where = ", ".join(sorted(n for n in ready.values() if n)) or "no zone yet"
+        raise errors.InvalidParameterValue(
+            "The image '%s' is not available in zone %s; it is ready in: %s."
+            % (image_id, zone["name"], where))
+
+
 def launch_parameters(ctx):
     """Validate the request and turn it into deployVirtualMachine parameters."""
     params = ctx.params
@@ -155,6 +168,7 @@ def launch_parameters(ctx):
 
     zone = find_zone(ctx, params.structure("Placement").get("AvailabilityZone"))
     template = find_template(ctx, image_id)
+    check_template_zone(ctx, template, image_id, zone)
     deploy = {
         "zoneid": zone["id"],
         "templateid": template["id"],

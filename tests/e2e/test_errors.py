@@ -217,3 +217,18 @@ def test_unsupported_tag_specification(cloud):
             TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "a", "Value": "b"}]}])
     assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
     assert len(deploy_calls(cloud)) == before
+
+
+def test_image_not_in_zone(cloud):
+    images = cloud.boto3("alice").describe_images()["Images"]
+    debian = next(i["ImageId"] for i in images if "Debian" in i["Name"])
+    before = len(deploy_calls(cloud))
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        cloud.boto3("alice").run_instances(ImageId=debian, MinCount=1, MaxCount=1,
+                                           InstanceType="m1.small",
+                                           Placement={"AvailabilityZone": "zone2"})
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
+    message = raised.value.response["Error"]["Message"]
+    assert debian in message
+    assert "zone1" in message
+    assert len(deploy_calls(cloud)) == before

@@ -1,7 +1,9 @@
 # CloudBridge developer targets.  `make demo` and `make test` do all the set-up
 # on a fresh machine: both create the virtual environment first.
 
-PYTHON ?= python3
+# Python 3.11 where it is installed: boto 2.49.0, which the tests drive,
+# does not run on 3.12 or newer.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -13,8 +13,9 @@ import cloudbridge
 from tests.appliance.conftest import REPO, require_tool
 from tests.appliance.layout import COMMANDS, HOME
 
-MODULE_PACKAGES = ("python3-cherrypy", "python3-lxml", "python3-PyMySQL", "python3-DBUtils",
-                   "python3-cryptography", "python3-requests", "python3-configobj")
+MODULE_PACKAGES = ("python3-cherrypy", "python3-lxml", "python3-PyMySQL",
+                   "python3-DBUtils >= 2.0", "python3-cryptography", "python3-requests",
+                   "python3-configobj")
 
 
 def rpm_query(rpm, *args):

@@ -13,7 +13,10 @@ from urllib.parse import urlsplit
 
 import requests
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
+
+from cloudbridge.certificates import ProofError, load_certificate, sign_proof
 
 from cloudbridge.protocol import sigv2
 
@@ -37,6 +40,9 @@ def parse_args(argv):
                         help="CloudStack secret key, used as the EC2 secret key")
     parser.add_argument("-c", "--cert", metavar="FILE",
                         help="file with the user's X.509 certificate in PEM format")
+    parser.add_argument("-k", "--key", metavar="FILE",
+                        help="file with the certificate's private key in PEM format (needed "
+                             "with --cert; it signs a proof and is not sent)")
     parser.add_argument("-u", "--url", required=True,
                         help="CloudBridge URL, e.g. http://127.0.0.1:8090/bridge or "
                              "http://127.0.0.1:8090/bridge/rest/AmazonEC2")
@@ -140,16 +146,40 @@ def _read_response(content):
     return None, None, returned.strip().lower() if returned else None
 
 
-def register(url, access_key, secret_key, cert_path=None):
+def read_private_key(path):
+    """Return the private key in a PEM file (unencrypted), or raise RegisterError."""
+    try:
+        with open(path, "rb") as key_file:
+            data = key_file.read()
+    except OSError as error:
+        raise RegisterError("cannot read private key file %s: %s" % (path, error)) from None
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as error:
+        raise RegisterError("private key file %s does not contain an unencrypted PEM private "
+                            "key: %s" % (path, error)) from None
+
+
+def register(url, access_key, secret_key, cert_path=None, key_path=None):
     """Register the keys and, if given, the certificate, and print each step's result."""
     pem = read_certificate(cert_path) if cert_path else None
+    proof = None
+    if pem is not None:
+        if not key_path:
+            raise RegisterError("--cert needs --key, the certificate's private key, to prove "
+                                "that the certificate is yours")
+        try:
+            proof = sign_proof(read_private_key(key_path), access_key, load_certificate(pem))
+        except ProofError as error:
+            raise RegisterError("cannot sign with %s: %s" % (key_path, error)) from None
 
     send_action(url, {"Action": "SetUserKeys", "accesskey": access_key,
                       "secretkey": secret_key}, access_key, secret_key)
     print("User keys registered for access key %s." % access_key)
 
     if pem is not None:
-        send_action(url, {"Action": "SetCertificate", "cert": pem}, access_key, secret_key)
+        send_action(url, {"Action": "SetCertificate", "cert": pem, "proof": proof},
+                    access_key, secret_key)
         print("Certificate registered for access key %s from %s." % (access_key, cert_path))
 
 
@@ -168,7 +198,7 @@ def change_offer_mappings(url, access_key, secret_key, mappings, removals):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        register(args.url, args.apikey, args.secretkey, args.cert)
+        register(args.url, args.apikey, args.secretkey, args.cert, args.key)
         change_offer_mappings(args.url, args.apikey, args.secretkey, args.map, args.unmap)
     except RegisterError as error:
         print("Error: %s" % error, file=sys.stderr)

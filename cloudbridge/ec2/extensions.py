@@ -2,17 +2,17 @@
 
 SetUserKeys and CloudEC2Version are unsigned (a new user has no keys
 registered yet); SetUserKeys checks the keys with CloudStack before it
-stores them.  The other actions are signed by the keys they concern, and the
-offering map actions are for CloudStack root administrators only.
+stores them.  The other actions are signed by the keys they concern; SetCertificate also
+needs a proof made with the certificate's private key.  The offering map
+actions are for CloudStack root administrators only.
 """
 
-import hashlib
 import logging
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from cloudbridge import errors
+from cloudbridge.certificates import ProofError, certificate_id, load_certificate, verify_proof
 from cloudbridge.cloudstack.client import CloudStackClient
 from cloudbridge.ec2.core import action
 from cloudbridge.store import DuplicateError
@@ -51,23 +51,22 @@ def set_user_keys(ctx):
     return {"return": True}
 
 
-def certificate_id(certificate):
-    """The store's key for a certificate: its SHA-256 fingerprint in hex."""
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    return hashlib.sha256(der).hexdigest()
-
-
-def load_certificate(pem):
-    try:
-        return x509.load_pem_x509_certificate(pem.encode())
-    except ValueError:
-        raise errors.InvalidParameterValue("The cert parameter is not a PEM X.509 certificate.")
-
-
 @action("SetCertificate")
 def set_certificate(ctx):
     pem = parameter(ctx, "cert", "Cert")
-    certificate = load_certificate(pem)
+    try:
+        certificate = load_certificate(pem)
+    except ValueError:
+        raise errors.InvalidParameterValue("The cert parameter is not a PEM X.509 certificate.")
+    proof = ctx.params.get("proof")
+    if not proof:
+        raise errors.MissingParameter(
+            "SetCertificate needs the parameter proof: a signature by the certificate's "
+            "private key (cloud-bridge-register --cert FILE --key FILE makes it).")
+    try:
+        verify_proof(proof, ctx.access_key, certificate)
+    except ProofError as exc:
+        raise errors.InvalidParameterValue("The proof for this certificate is invalid: %s." % exc)
     cert_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
     try:
         ctx.store.set_certificate(ctx.access_key, certificate_id(certificate), cert_pem)

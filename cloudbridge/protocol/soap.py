@@ -17,14 +17,14 @@ import re
 from lxml import etree
 
 from cloudbridge import errors
-from cloudbridge.ec2.extensions import certificate_id
+from cloudbridge.certificates import certificate_id
 from cloudbridge.protocol import wssec
 from cloudbridge.protocol.dispatch import check_version
 from cloudbridge.protocol.params import Parameters
 from cloudbridge.protocol.query import QueryResult
 from cloudbridge.protocol.safe_xml import UnsafeXMLError, parse_xml
 from cloudbridge.protocol.soap_params import query_params
-from cloudbridge.protocol.xml import serialize
+from cloudbridge.protocol.xml import serialize, xml_safe
 
 LOG = logging.getLogger(__name__)
 
@@ -49,15 +49,17 @@ def fault_document(error, request_id=None):
     """Serialize an EC2Error as a SOAP 1.1 Fault.
 
     `request_id` goes into the Fault's detail; leave it out for errors in
-    the SOAP Header, for which SOAP 1.1 forbids a detail element.
+    the SOAP Header, for which SOAP 1.1 forbids a detail element.  Characters
+    that XML 1.0 does not allow are written as U+FFFD, as in Query responses.
     """
     envelope = etree.Element(_soap("Envelope"), nsmap={"soapenv": SOAP_NS})
     fault = etree.SubElement(etree.SubElement(envelope, _soap("Body")), _soap("Fault"))
     side = "Client" if error.is_client_error else "Server"
-    etree.SubElement(fault, "faultcode").text = "soapenv:%s.%s" % (side, error.code)
-    etree.SubElement(fault, "faultstring").text = error.message
+    etree.SubElement(fault, "faultcode").text = xml_safe("soapenv:%s.%s" % (side, error.code))
+    etree.SubElement(fault, "faultstring").text = xml_safe(error.message)
     if request_id is not None:
-        etree.SubElement(etree.SubElement(fault, "detail"), "RequestID").text = request_id
+        detail = etree.SubElement(fault, "detail")
+        etree.SubElement(detail, "RequestID").text = xml_safe(request_id)
     return serialize(envelope)
 
 

@@ -12,10 +12,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from cloudbridge.certificates import load_certificate, sign_proof
 from tests.harness import USERS, error_code, signed_query
 
 
-def self_signed_pem(name):
+def self_signed(name):
+    """Return (private key, PEM certificate)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -23,23 +25,25 @@ def self_signed_pem(name):
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
                    .sign(key, hashes.SHA256()))
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return key, certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def set_certificate(cloud, user, key, pem, prove_as=None):
+    proof = sign_proof(key, USERS[prove_as or user].access_key, load_certificate(pem))
+    return signed_query(cloud, user, {"Action": "SetCertificate", "cert": pem, "proof": proof})
 
 
 def test_certificate_set_and_delete(cloud):
-    pem = self_signed_pem("bob")
-    stored = signed_query(cloud, "bob", {"Action": "SetCertificate", "cert": pem})
+    key, pem = self_signed("bob")
+    stored = set_certificate(cloud, "bob", key, pem)
     assert stored.status_code == 200
     assert b"<return>true</return>" in stored.content
     credentials = cloud.stores[0].get_credentials("AKIDBOB000000000000001")
     assert x509.load_pem_x509_certificate(credentials.cert_pem.encode()) == \
         x509.load_pem_x509_certificate(pem.encode())
 
-    taken = signed_query(cloud, "alice", {"Action": "SetCertificate", "cert": pem})
-    assert taken.status_code == 400
-    assert error_code(taken) == "InvalidParameterValue"
-
-    garbage = signed_query(cloud, "bob", {"Action": "SetCertificate", "cert": "not a cert"})
+    garbage = signed_query(cloud, "bob", {"Action": "SetCertificate", "cert": "not a cert",
+                                          "proof": "AAAA"})
     assert garbage.status_code == 400
     assert error_code(garbage) == "InvalidParameterValue"
 
@@ -48,6 +52,28 @@ def test_certificate_set_and_delete(cloud):
     assert cloud.stores[0].get_credentials("AKIDBOB000000000000001").cert_pem is None
     again = signed_query(cloud, "bob", {"Action": "DeleteCertificate"})
     assert again.status_code == 400
+
+
+def test_certificate_needs_proof_of_possession(cloud):
+    key, pem = self_signed("alice-soap")
+    # Without a proof, or with alice's proof replayed by bob, bob cannot take
+    # alice's certificate (a public document) for his own keys.
+    unproven = signed_query(cloud, "bob", {"Action": "SetCertificate", "cert": pem})
+    assert unproven.status_code == 400
+    assert error_code(unproven) == "MissingParameter"
+    replayed = set_certificate(cloud, "bob", key, pem, prove_as="alice")
+    assert replayed.status_code == 400
+    assert error_code(replayed) == "InvalidParameterValue"
+    other_key, _ = self_signed("someone")
+    forged = set_certificate(cloud, "bob", other_key, pem)
+    assert forged.status_code == 400
+    assert cloud.stores[0].get_credentials("AKIDBOB000000000000001").cert_pem is None
+
+    assert set_certificate(cloud, "alice", key, pem).status_code == 200
+    taken = set_certificate(cloud, "bob", key, pem)
+    assert taken.status_code == 400
+    assert error_code(taken) == "InvalidParameterValue"
+    signed_query(cloud, "alice", {"Action": "DeleteCertificate"})
 
 
 def test_offer_mapping_lifecycle(cloud):

@@ -27,11 +27,17 @@ UTC = datetime.timezone.utc
 def alice_certificate(cloud, tmp_path_factory):
     """Alice's key and certificate, registered with cloud-bridge-register --cert."""
     key, certificate = make_certificate("alice")
-    cert_file = tmp_path_factory.mktemp("alice") / "cert.pem"
+    folder = tmp_path_factory.mktemp("alice")
+    cert_file = folder / "cert.pem"
     cert_file.write_text(certificate_pem(certificate))
+    key_file = folder / "key.pem"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
     alice = USERS["alice"]
     status = register.main(["--apikey", alice.access_key, "--secretkey", alice.secret_key,
-                            "--cert", str(cert_file), "--url", cloud.bridge.url + "/bridge"])
+                            "--cert", str(cert_file), "--key", str(key_file),
+                            "--url", cloud.bridge.url + "/bridge"])
     assert status == 0
     cloud.responses.clear()
     return key, certificate

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from cloudbridge.certificates import load_certificate, verify_proof
 from cloudbridge.cli import register
 from cloudbridge.errors import EC2Error
 from cloudbridge.protocol.auth import authenticate
@@ -118,7 +119,14 @@ def certificate_file(tmp_path):
                    .sign(key, hashes.SHA256()))
     path = tmp_path / "cert.pem"
     path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
     return path
+
+
+def key_file_of(certificate_file):
+    return certificate_file.parent / "key.pem"
 
 
 def run(capsys, *argv):
@@ -174,7 +182,8 @@ def test_timestamp_is_utc(bridge, capsys, monkeypatch):
 def test_keys_and_certificate_registered(bridge, capsys, certificate_file):
     url = bridge.url + "/rest/AmazonEC2"
     status, out, err = run(capsys, "-a", ACCESS_KEY, "-s", SECRET_KEY,
-                           "-c", str(certificate_file), "-u", url)
+                           "-c", str(certificate_file),
+                           "-k", str(key_file_of(certificate_file)), "-u", url)
     assert status == 0, err
     assert out.splitlines() == [
         "User keys registered for access key AKIDEXAMPLE.",
@@ -221,7 +230,8 @@ def test_ec2_error_document_reported(bridge, capsys):
 def test_signature_rejection_reported(bridge, capsys, certificate_file):
     bridge.mode = "other-secret"
     status, out, err = run(capsys, "-a", ACCESS_KEY, "-s", SECRET_KEY,
-                           "-c", str(certificate_file), "-u", bridge.url)
+                           "-c", str(certificate_file),
+                           "-k", str(key_file_of(certificate_file)), "-u", bridge.url)
     assert status == 1
     assert out == "User keys registered for access key AKIDEXAMPLE.\n"
     assert "SetCertificate failed: SignatureDoesNotMatch" in err
@@ -283,3 +293,20 @@ def test_signed_body_verifies():
     request.params = parse_query_params("", request.body, form=True)
     lookup = {ACCESS_KEY: SECRET_KEY}.get
     assert authenticate(request, lookup, now=now).access_key == ACCESS_KEY
+
+
+def test_certificate_without_key_rejected(bridge, capsys, certificate_file):
+    status, _, err = run(capsys, "-a", ACCESS_KEY, "-s", SECRET_KEY,
+                         "-c", str(certificate_file), "-u", bridge.url)
+    assert status == 1
+    assert "--key" in err
+    assert bridge.received == []
+
+
+def test_certificate_proof_sent(bridge, capsys, certificate_file):
+    status, _, err = run(capsys, "-a", ACCESS_KEY, "-s", SECRET_KEY, "-c", str(certificate_file),
+                         "-k", str(key_file_of(certificate_file)), "-u", bridge.url)
+    assert status == 0, err
+    sent = bridge.received[1].params
+    verify_proof(sent["proof"], ACCESS_KEY, load_certificate(sent["cert"]))
+    assert "PRIVATE KEY" not in sent["cert"]

@@ -8,15 +8,24 @@ writes it as EC2 XML in the namespace of the request's Version:
 * a list becomes `<item>` children (an empty list an empty element, as the
   schema wants for required sets);
 * None is left out; booleans are written `true`/`false`; datetimes in
-  ISO 8601 UTC with milliseconds.
+  ISO 8601 UTC with milliseconds;
+* a character that XML 1.0 does not allow (a C0 control other than tab,
+  line feed and carriage return, a lone surrogate, U+FFFE or U+FFFF) is
+  written as U+FFFD REPLACEMENT CHARACTER, so that a value stored before
+  such input was rejected cannot break every response that lists it.
 """
 
 import datetime
+import re
 
 from lxml import etree
 
 NAMESPACE_TEMPLATE = "http://ec2.amazonaws.com/doc/%s/"
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+# The complement of the XML 1.0 Char production (section 2.2).
+NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def namespace_for(version):
@@ -29,12 +38,17 @@ def format_time(value):
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (value.microsecond // 1000)
 
 
+def xml_safe(text):
+    """Return text with each character XML 1.0 does not allow replaced by U+FFFD."""
+    return NOT_XML_CHAR.sub(REPLACEMENT_CHARACTER, text)
+
+
 def _text(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime.datetime):
         return format_time(value)
-    return str(value)
+    return xml_safe(str(value))
 
 
 def append_value(parent, namespace, name, value):
@@ -73,7 +87,7 @@ def error_document(code, message, request_id):
     """The Query API's error body, exactly as EC2 writes it (no namespace)."""
     root = etree.Element("Response")
     error = etree.SubElement(etree.SubElement(root, "Errors"), "Error")
-    etree.SubElement(error, "Code").text = code
-    etree.SubElement(error, "Message").text = message
-    etree.SubElement(root, "RequestID").text = request_id
+    etree.SubElement(error, "Code").text = xml_safe(code)
+    etree.SubElement(error, "Message").text = xml_safe(message)
+    etree.SubElement(root, "RequestID").text = xml_safe(request_id)
     return serialize(root)

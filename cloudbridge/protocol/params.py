@@ -8,6 +8,20 @@ from its XML as well.
 """
 
 from cloudbridge import errors
+from cloudbridge.protocol.xml import NOT_XML_CHAR
+
+
+def check_xml_chars(name, value):
+    """Raise InvalidParameterValue if a value contains a character XML 1.0 does not allow.
+
+    Such a value could not be written in any response that returns it.
+    """
+    match = NOT_XML_CHAR.search(value)
+    if match is not None:
+        raise errors.InvalidParameterValue(
+            "Value for parameter %s contains the character U+%04X, which XML 1.0 does not "
+            "allow. Remove control characters other than tab, line feed and carriage "
+            "return." % (name, ord(match.group())))
 
 
 def nest(params):
@@ -46,6 +60,9 @@ class Parameters:
 
     @classmethod
     def from_query(cls, params):
+        """Nest decoded Query parameters, rejecting values that XML 1.0 cannot carry."""
+        for name, value in params.items():
+            check_xml_chars(name, value)
         return cls(nest(params))
 
     def get(self, name, default=None):

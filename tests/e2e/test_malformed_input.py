@@ -1,0 +1,71 @@
+"""Malformed requests get an EC2 client error, never 500, and change nothing.
+
+Covers characters XML 1.0 does not allow.
+"""
+
+import requests
+from lxml import etree
+
+from tests.harness import USERS, error_code, signed_query
+
+REPLACEMENT = "\ufffd"
+UNKNOWN_INSTANCE = "i-0123456789abcdef0"
+
+
+def image_id(cloud):
+    images = cloud.boto3("alice").describe_images()["Images"]
+    return next(i["ImageId"] for i in images if "CentOS" in i["Name"])
+
+
+def calls(cloud, command):
+    return [c for c in cloud.simulator.calls if c["command"] == command]
+
+
+def error_message(response):
+    return etree.fromstring(response.content).findtext("Errors/Error/Message")
+
+
+# Characters XML 1.0 does not allow
+
+def test_control_character_echoed_in_error(cloud):
+    response = requests.get(cloud.endpoint(), timeout=30, params={
+        "Action": "DescribeRegions", "SignatureVersion": "\x01",
+        "AWSAccessKeyId": USERS["alice"].access_key})
+    assert response.status_code == 401
+    assert error_code(response) == "AuthFailure"
+    assert "'%s'" % REPLACEMENT in error_message(response)
+
+
+def test_control_character_in_key_name_rejected(cloud):
+    cloud.simulator.clear_calls()
+    response = signed_query(cloud, "alice", {"Action": "CreateKeyPair", "KeyName": "key\x02"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "KeyName" in error_message(response)
+    assert calls(cloud, "createSSHKeyPair") == []
+
+
+def test_control_character_in_tag_value_rejected(cloud):
+    cloud.simulator.clear_calls()
+    response = signed_query(cloud, "alice", {"Action": "CreateTags",
+                                             "ResourceId.1": UNKNOWN_INSTANCE,
+                                             "Tag.1.Key": "k", "Tag.1.Value": "v\x01"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "Tag.1.Value" in error_message(response)
+    assert calls(cloud, "createTags") == []
+
+
+def test_control_character_stored_in_cloudstack(cloud):
+    # A group made in CloudStack directly, as an older CloudBridge would have stored it.
+    cloudstack = cloud.cloudstack("alice")
+    cloudstack.request("createSecurityGroup", name="ctl-description",
+                       description="made\x01outside")
+    try:
+        groups = cloud.boto3("alice").describe_security_groups(
+            GroupNames=["ctl-description"])["SecurityGroups"]
+        assert [g["Description"] for g in groups] == ["made%soutside" % REPLACEMENT]
+        everything = signed_query(cloud, "alice", {"Action": "DescribeSecurityGroups"})
+        assert everything.status_code == 200
+    finally:
+        cloudstack.request("deleteSecurityGroup", name="ctl-description")

@@ -17,6 +17,7 @@ from cloudbridge.cloudstack.client import JobTimeout
 from cloudbridge.ec2 import ids
 from cloudbridge.ec2.core import action
 from cloudbridge.ec2.security_groups import list_groups, rule_ports, target_group
+from cloudbridge.protocol.params import Structure
 
 LOG = logging.getLogger(__name__)
 
@@ -129,8 +130,11 @@ class PermissionParser:
         self.check_sources = check_sources
 
     def source_group(self, member, prefix):
-        """Return (account, group name) of Groups.M: by GroupId, or GroupName and UserId."""
-        group_id = member.get("GroupId")
+        """Return (account, group name) of Groups.M: by GroupId, or GroupName and UserId.
+
+        `member` is a params.Structure.
+        """
+        group_id = member.string("GroupId")
         if group_id:
             cloudstack_id = ids.resolve_one(self.ctx, ids.SECURITY_GROUP, group_id,
                                             errors.InvalidGroupNotFound)
@@ -139,24 +143,23 @@ class PermissionParser:
                     return group.get("account"), group.get("name")
             raise errors.InvalidGroupNotFound(
                 "The security group '%s' does not exist" % group_id)
-        name = member.get("GroupName")
+        name = member.string("GroupName")
         if not name:
             raise errors.MissingParameter(
                 "Each %sGroups.M must contain GroupName or GroupId" % prefix)
-        account = member.get("UserId") or self.target.get("account")
+        account = member.string("UserId") or self.target.get("account")
         if self.check_sources and account == self.target.get("account") and \
                 not any(g.get("name") == name for g in self.own_groups):
             raise errors.InvalidGroupNotFound("The security group '%s' does not exist" % name)
         return account, name
 
     def permission(self, member, prefix):
-        protocol = checked_protocol(member.get("IpProtocol"), prefix)
-        from_port, to_port = checked_ports(protocol, member.get("FromPort"),
-                                           member.get("ToPort"), prefix)
-        ranges = member.get("IpRanges") or []
-        cidrs = [normal_cidr(r.get("CidrIp", "")) for r in ranges if isinstance(r, dict)]
-        groups = [self.source_group(g, prefix) for g in member.get("Groups") or []
-                  if isinstance(g, dict)]
+        """Check one permission, a params.Structure, and return it as a Permission."""
+        protocol = checked_protocol(member.string("IpProtocol"), prefix)
+        from_port, to_port = checked_ports(protocol, member.string("FromPort"),
+                                           member.string("ToPort"), prefix)
+        cidrs = [normal_cidr(r.string("CidrIp", "")) for r in member.structures("IpRanges")]
+        groups = [self.source_group(g, prefix) for g in member.structures("Groups")]
         if not cidrs and not groups:
             raise errors.MissingParameter(
                 "%s must name at least one source: IpRanges.M.CidrIp or Groups.M.GroupName."
@@ -173,7 +176,7 @@ class PermissionParser:
             # A group alone grants every port of every protocol, as EC2 did.
             member = {"GroupName": source_name,
                       "UserId": params.get("SourceSecurityGroupOwnerId")}
-            source = self.source_group(member, "")
+            source = self.source_group(Structure(member), "")
             return [Permission(protocol, low, high, groups=[source])
                     for protocol, low, high in WHOLE_GROUP_GRANT]
         protocol = checked_protocol(params.get("IpProtocol"), "")
@@ -186,7 +189,7 @@ class PermissionParser:
         if source_name:
             member["Groups"] = [{"GroupName": source_name,
                                  "UserId": params.get("SourceSecurityGroupOwnerId")}]
-        return [self.permission(member, "")]
+        return [self.permission(Structure(member), "")]
 
     def permissions(self):
         members = self.ctx.params.structures("IpPermissions")
@@ -202,8 +205,7 @@ class PermissionParser:
                     "The request must contain IpPermissions.N (or IpProtocol with CidrIp or "
                     "SourceSecurityGroupName).")
             return self.flat_permissions()
-        return [self.permission(m, "IpPermissions.%d." % (n + 1))
-                for n, m in enumerate(members)]
+        return [self.permission(member, member.name + ".") for member in members]
 
 
 def requested_rules(ctx, check_sources):

@@ -1,6 +1,7 @@
 """Malformed requests get an EC2 client error, never 500, and change nothing.
 
-Covers characters XML 1.0 does not allow.
+Covers characters XML 1.0 does not allow and nested parameters where one
+value is expected.
 """
 
 import requests
@@ -69,3 +70,60 @@ def test_control_character_stored_in_cloudstack(cloud):
         assert everything.status_code == 200
     finally:
         cloudstack.request("deleteSecurityGroup", name="ctl-description")
+
+
+# Nested parameters where a single value is expected
+
+def test_nested_availability_zone_rejected(cloud):
+    cloud.simulator.clear_calls()
+    response = signed_query(cloud, "alice", {"Action": "RunInstances",
+                                             "ImageId": image_id(cloud),
+                                             "Placement.AvailabilityZone.x": "zone1"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "Placement.AvailabilityZone" in error_message(response)
+    assert calls(cloud, "deployVirtualMachine") == []
+
+
+def test_listed_ip_protocol_rejected(cloud):
+    cloud.simulator.clear_calls()
+    response = signed_query(cloud, "alice", {
+        "Action": "AuthorizeSecurityGroupIngress", "GroupName": "default",
+        "IpPermissions.1.IpProtocol.1": "tcp", "IpPermissions.1.FromPort": "22",
+        "IpPermissions.1.ToPort": "22", "IpPermissions.1.IpRanges.1.CidrIp": "192.0.2.0/24"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "IpPermissions.1.IpProtocol" in error_message(response)
+    assert calls(cloud, "authorizeSecurityGroupIngress") == []
+
+
+def test_listed_source_group_id_rejected(cloud):
+    cloud.simulator.clear_calls()
+    response = signed_query(cloud, "alice", {
+        "Action": "AuthorizeSecurityGroupIngress", "GroupName": "default",
+        "IpPermissions.1.IpProtocol": "tcp", "IpPermissions.1.FromPort": "22",
+        "IpPermissions.1.ToPort": "22", "IpPermissions.1.Groups.1.GroupId.1": "sg-1"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "IpPermissions.1.Groups.1.GroupId" in error_message(response)
+    assert calls(cloud, "authorizeSecurityGroupIngress") == []
+
+
+def test_nested_instance_type_value_rejected(cloud):
+    response = signed_query(cloud, "alice", {"Action": "ModifyInstanceAttribute",
+                                             "InstanceId": UNKNOWN_INSTANCE,
+                                             "InstanceType.Value.x": "m1.small"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "InstanceType.Value" in error_message(response)
+
+
+def test_listed_launch_permission_user_rejected(cloud):
+    cloud.simulator.clear_calls()
+    response = signed_query(cloud, "alice", {"Action": "ModifyImageAttribute",
+                                             "ImageId": image_id(cloud),
+                                             "LaunchPermission.Add.1.UserId.1": "bob"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "LaunchPermission.Add.1.UserId" in error_message(response)
+    assert calls(cloud, "updateTemplatePermissions") == []

@@ -1,10 +1,11 @@
-"""Malformed input at the protocol layer: characters XML 1.0 does not allow."""
+"""Malformed input at the protocol layer: characters XML 1.0 does not allow and
+nested parameters where one value is read."""
 
 import pytest
 from lxml import etree
 
 from cloudbridge import errors
-from cloudbridge.protocol.params import Parameters
+from cloudbridge.protocol.params import Parameters, Structure
 from cloudbridge.protocol.soap import fault_document
 from cloudbridge.protocol.xml import error_document, response_element, serialize, xml_safe
 
@@ -61,3 +62,99 @@ def test_parameter_with_control_character_rejected():
 def test_parameter_with_tab_and_newlines_accepted():
     params = Parameters.from_query({"GroupDescription": "web\tservers\r\nfront"})
     assert params.get("GroupDescription") == "web\tservers\r\nfront"
+
+
+# Nested parameters where a single value is read
+
+def test_structure_get_single_value():
+    placement = Parameters.from_query({"Placement.AvailabilityZone": "zone1"}).structure(
+        "Placement")
+    assert placement.get("AvailabilityZone") == "zone1"
+    assert placement["AvailabilityZone"] == "zone1"
+    assert placement.get("GroupName") is None
+    assert placement.get("GroupName", "x") == "x"
+
+
+@pytest.mark.parametrize("sent", ["Placement.AvailabilityZone.x",
+                                  "Placement.AvailabilityZone.1"])
+def test_structure_get_nested_rejected(sent):
+    placement = Parameters.from_query({sent: "zone1"}).structure("Placement")
+    with pytest.raises(errors.InvalidParameterValue) as raised:
+        placement.get("AvailabilityZone")
+    assert "Placement.AvailabilityZone" in raised.value.message
+    assert sent in raised.value.message
+    with pytest.raises(errors.InvalidParameterValue):
+        placement["AvailabilityZone"]
+    with pytest.raises(errors.InvalidParameterValue):
+        placement.string("AvailabilityZone")
+
+
+def test_structure_membership_and_items():
+    placement = Parameters.from_query({"Placement.AvailabilityZone.x": "zone1",
+                                       "Placement.GroupName": "g"}).structure("Placement")
+    assert "AvailabilityZone" in placement
+    assert "Tenancy" not in placement
+    assert sorted(placement) == ["AvailabilityZone", "GroupName"]
+    assert len(placement) == 2
+    items = dict(placement.items())
+    assert items["GroupName"] == "g"
+    assert isinstance(items["AvailabilityZone"], Structure)
+    assert items["AvailabilityZone"].name == "Placement.AvailabilityZone"
+    assert items["AvailabilityZone"] == {"x": "zone1"}
+
+
+def test_structure_get_member_list():
+    params = Parameters.from_query({"LaunchPermission.Add.1.UserId": "bob",
+                                    "LaunchPermission.Add.2.Group": "all"})
+    added = params.structure("LaunchPermission").get("Add")
+    assert [member.name for member in added] == ["LaunchPermission.Add.1",
+                                                 "LaunchPermission.Add.2"]
+    assert added[0].get("UserId") == "bob"
+    assert "Group" in added[1]
+
+
+def test_structure_get_list_of_values_rejected():
+    params = Parameters.from_query({"LaunchPermission.Add.1.UserId.1": "bob"})
+    [member] = params.structure("LaunchPermission").get("Add")
+    with pytest.raises(errors.InvalidParameterValue) as raised:
+        member.get("UserId")
+    assert "LaunchPermission.Add.1.UserId.1" in raised.value.message
+
+
+def test_structures_named_by_position():
+    params = Parameters.from_query({
+        "IpPermissions.1.IpProtocol": "tcp",
+        "IpPermissions.1.IpRanges.1.CidrIp": "10.0.0.0/8",
+        "IpPermissions.1.Groups.1.GroupId.1": "sg-1",
+        "IpPermissions.2.IpProtocol.1": "udp"})
+    first, second = params.structures("IpPermissions")
+    assert first.name == "IpPermissions.1"
+    assert first.string("IpProtocol") == "tcp"
+    [cidr] = first.structures("IpRanges")
+    assert cidr.name == "IpPermissions.1.IpRanges.1"
+    assert cidr.string("CidrIp") == "10.0.0.0/8"
+    [group] = first.structures("Groups")
+    with pytest.raises(errors.InvalidParameterValue) as raised:
+        group.string("GroupId")
+    assert "IpPermissions.1.Groups.1.GroupId" in raised.value.message
+    with pytest.raises(errors.InvalidParameterValue) as raised:
+        second.string("IpProtocol")
+    assert "IpPermissions.2.IpProtocol" in raised.value.message
+
+
+def test_structures_keep_tree_for_digest():
+    params = Parameters.from_query({"Placement.AvailabilityZone": "zone1"})
+    params.structure("Placement")
+    assert params.tree == {"Placement": {"AvailabilityZone": "zone1"}}
+
+
+def test_filter_name_nested_rejected():
+    params = Parameters.from_query({"Filter.1.Name.1": "image-id", "Filter.1.Value.1": "a"})
+    with pytest.raises(errors.InvalidParameterValue) as raised:
+        params.filters()
+    assert "Filter.1.Name" in raised.value.message
+
+
+def test_filter_single_value():
+    params = Parameters.from_query({"Filter.1.Name": "image-id", "Filter.1.Value": "ami-1"})
+    assert params.filters() == [("image-id", ["ami-1"])]

@@ -108,8 +108,8 @@ def test_run_instances_block_device_mapping():
         "BlockDeviceMapping.2.DeviceName": "/dev/sdc",
         "BlockDeviceMapping.2.NoDevice": ""}
     mappings = Parameters.from_query(params).structures("BlockDeviceMapping")
-    assert mappings[0]["Ebs"] == {"SnapshotId": "snap-1", "VolumeSize": "10",
-                                  "DeleteOnTermination": "true"}
+    assert mappings[0].structure("Ebs") == {"SnapshotId": "snap-1", "VolumeSize": "10",
+                                            "DeleteOnTermination": "true"}
 
 
 def test_describe_images_lists():

@@ -92,8 +92,12 @@ def parse_timestamp(name, value):
     else:
         sign_factor = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        tzinfo = timezone(sign_factor * offset)
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if hours > 23 or minutes > 59:
+            raise InvalidParameterValue(
+                "Invalid value '%s' for %s: the time zone offset %s is not an offset "
+                "from -23:59 to +23:59." % (value, name, zone))
+        tzinfo = timezone(sign_factor * timedelta(hours=hours, minutes=minutes))
     try:
         return datetime(int(year), int(month), int(day), int(hour), int(minute),
                         int(second), microsecond, tzinfo=tzinfo)
@@ -124,6 +128,8 @@ def check_request_time(params, now, max_skew):
                 "the server time %s. Check the client clock."
                 % (timestamp, max_skew.total_seconds() // 60, _format_time(now)))
     else:
+        # NOTE: an Expires of any distance in the future is accepted, so a request
+        # signed with a far Expires stays valid, and can be replayed, until then.
         deadline = parse_timestamp("Expires", expires)
         if deadline <= now:
             raise RequestExpired(

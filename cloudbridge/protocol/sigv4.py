@@ -259,29 +259,32 @@ def _parse_amz_date(value, source):
 def _parse_http_date(value):
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        # HTTP dates are in GMT, and botocore writes the zone as "-0000", which
+        # parsedate_to_datetime returns as a naive datetime.
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        # OverflowError: a date near year 1 or 9999 whose offset moves it out of range.
         raise AuthFailure(
             "Invalid Date header '%s': expected an HTTP date such as "
             "'Mon, 15 Nov 2010 12:00:00 GMT'." % value) from None
-    # HTTP dates are in GMT, and botocore writes the zone as "-0000", which
-    # parsedate_to_datetime returns as a naive datetime.
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def _check_request_time(parts, now, max_skew):
     if parts.expires is not None:
-        if now > parts.request_time + timedelta(seconds=parts.expires):
-            raise RequestExpired(
-                "Request has expired: it was signed at %s and valid for %d seconds."
-                % (parts.amz_date, parts.expires))
+        # The future check comes first: it bounds request_time, so that adding
+        # X-Amz-Expires to it cannot pass datetime.max (year 9999).
         if parts.request_time - now > max_skew:
             raise RequestExpired(
                 "Request is not yet valid: X-Amz-Date %s is more than %d minutes ahead "
                 "of the server time %s. Check the client clock."
                 % (parts.amz_date, max_skew.total_seconds() // 60,
                    _format_amz_date(now)))
+        if now > parts.request_time + timedelta(seconds=parts.expires):
+            raise RequestExpired(
+                "Request has expired: it was signed at %s and valid for %d seconds."
+                % (parts.amz_date, parts.expires))
         return
     if abs(now - parts.request_time) > max_skew:
         raise RequestExpired(

@@ -279,13 +279,18 @@ def parse_datetime(text):
     offset = timedelta(0)
     if zone != "Z":
         offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        # xs:dateTime allows time zone offsets from -14:00 to +14:00.
+        if offset > timedelta(hours=14) or int(zone[4:6]) > 59:
+            _reject("Invalid wsu:Timestamp time %r: the time zone offset must lie "
+                    "from -14:00 to +14:00." % text)
         if zone[0] == "-":
             offset = -offset
     try:
-        value = datetime(year, month, day, hour, minute, second, microsecond, timezone.utc)
-    except ValueError:
+        return datetime(year, month, day, hour, minute, second, microsecond,
+                        timezone.utc) - offset
+    except (ValueError, OverflowError):
+        # OverflowError: a time near year 1 or 9999 whose offset moves it out of range.
         _reject("Invalid wsu:Timestamp time %r." % text)
-    return value - offset
 
 
 def check_timestamp(timestamp, now, max_skew=MAX_CLOCK_SKEW):

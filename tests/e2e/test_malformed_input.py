@@ -1,7 +1,7 @@
 """Malformed requests get an EC2 client error, never 500, and change nothing.
 
-Covers characters XML 1.0 does not allow and nested parameters where one
-value is expected.
+Covers characters XML 1.0 does not allow, nested parameters where one value
+is expected, and time stamps at the limits of datetime.
 """
 
 import requests
@@ -127,3 +127,25 @@ def test_listed_launch_permission_user_rejected(cloud):
     assert error_code(response) == "InvalidParameterValue"
     assert "LaunchPermission.Add.1.UserId" in error_message(response)
     assert calls(cloud, "updateTemplatePermissions") == []
+
+
+# Time stamps at the limits of datetime
+
+def test_timestamp_offset_beyond_a_day(cloud):
+    response = requests.get(cloud.endpoint(), timeout=30, params={
+        "Action": "DescribeRegions", "Version": "2010-11-15", "SignatureVersion": "2",
+        "SignatureMethod": "HmacSHA256", "AWSAccessKeyId": USERS["alice"].access_key,
+        "Signature": "x", "Timestamp": "2020-01-01T00:00:00+99:00"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"
+    assert "Timestamp" in error_message(response)
+
+
+def test_presigned_date_in_year_9999(cloud):
+    query = ("Action=DescribeRegions&Version=2010-11-15&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+             "&X-Amz-Credential=%s%%2F99991231%%2Fcloudstack%%2Fec2%%2Faws4_request"
+             "&X-Amz-SignedHeaders=host&X-Amz-Signature=00&X-Amz-Date=99991231T235959Z"
+             "&X-Amz-Expires=604800" % USERS["alice"].access_key)
+    response = requests.get(cloud.endpoint() + "?" + query, timeout=30)
+    assert response.status_code == 400
+    assert error_code(response) == "RequestExpired"

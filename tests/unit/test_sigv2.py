@@ -212,6 +212,23 @@ def test_timestamp_offset_counts_in_window():
         authenticate(request, lookup_secret, now=CAPTURE_TIME)
 
 
+@pytest.mark.parametrize("name", ["Timestamp", "Expires"])
+@pytest.mark.parametrize("zone", ["+99:00", "-24:00", "+24:00", "+0560"])
+def test_time_offset_out_of_range_rejected(name, zone):
+    request = signed_request(**{name: "2026-12-04T19:49:00" + zone})
+    with pytest.raises(InvalidParameterValue) as raised:
+        authenticate(request, lookup_secret, now=CAPTURE_TIME)
+    assert name in raised.value.message
+    assert zone in raised.value.message
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_timestamp_at_datetime_limits_expired(value):
+    request = signed_request(Timestamp=value)
+    with pytest.raises(RequestExpired):
+        authenticate(request, lookup_secret, now=CAPTURE_TIME)
+
+
 @pytest.mark.parametrize("value", ["yesterday", "2026-12-04 19:49:00", "2026-13-04T19:49:00Z",
                                    "20261204T194900Z", ""])
 def test_unparsable_timestamp_rejected(value):
@@ -223,6 +240,13 @@ def test_unparsable_timestamp_rejected(value):
 
 def test_future_expires_accepted():
     request = signed_request(Expires="2026-12-04T20:30:00Z")
+    assert authenticate(request, lookup_secret, now=CAPTURE_TIME).access_key == ACCESS_KEY
+
+
+@pytest.mark.parametrize("value", ["2036-12-04T19:49:00Z", "9999-12-31T23:59:59-23:59"])
+def test_far_future_expires_accepted(value):
+    # Expires is not capped to the Timestamp window: a far one stays valid until then.
+    request = signed_request(Expires=value)
     assert authenticate(request, lookup_secret, now=CAPTURE_TIME).access_key == ACCESS_KEY
 
 

@@ -360,3 +360,21 @@ def test_canonical_query_string_sorted_and_reencoded():
     text = sigv4.canonical_query_string("b=2&a=x+y&a=%2a&X-Amz-Signature=abc&c",
                                         skipped={"X-Amz-Signature"})
     assert text == "a=%2A&a=x%20y&b=2&c="
+
+
+def test_presigned_date_at_datetime_limit_expired():
+    query = ("Action=DescribeInstances&Version=2016-11-15&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+             "&X-Amz-Credential=AKIDEXAMPLE%2F99991231%2Fzone1%2Fec2%2Faws4_request"
+             "&X-Amz-Date=99991231T235959Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host"
+             "&X-Amz-Signature=00")
+    request = make_request("GET", ENDPOINT, {"Host": "127.0.0.1:8090"}, query_string=query)
+    with pytest.raises(RequestExpired) as raised:
+        authenticate(request, lookup_secret, now=CAPTURE_TIME)
+    assert "not yet valid" in raised.value.message
+
+
+def test_date_header_at_datetime_limit_rejected():
+    request = captured_request("boto3", X_Amz_Date=None, Date="Fri, 31 Dec 9999 23:59:59 -0100")
+    with pytest.raises(AuthFailure) as raised:
+        authenticate(request, lookup_secret, now=CAPTURE_TIME)
+    assert "Date header" in raised.value.message

@@ -218,6 +218,15 @@ def test_parse_datetime_invalid(text):
         wssec.parse_datetime(text)
 
 
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+                                  "2026-12-04T19:49:03+99:00", "2026-12-04T19:49:03+14:30",
+                                  "2026-12-04T19:49:03+01:60"])
+def test_parse_datetime_out_of_range(text):
+    with pytest.raises(errors.AuthFailure) as raised:
+        wssec.parse_datetime(text)
+    assert text in raised.value.message
+
+
 def test_unsigned_envelope():
     envelope = unsigned_envelope(operation_element("DescribeInstances", VERSION, DESCRIBE))
     with pytest.raises(errors.AuthFailure) as raised:

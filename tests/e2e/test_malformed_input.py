@@ -1,13 +1,20 @@
 """Malformed requests get an EC2 client error, never 500, and change nothing.
 
 Covers characters XML 1.0 does not allow, nested parameters where one value
-is expected, and time stamps at the limits of datetime.
+is expected, time stamps at the limits of datetime, and request bodies with
+a negative Content-Length or chunked transfer coding.
 """
+
+import datetime
+import http.client
+from urllib.parse import urlencode
 
 import requests
 from lxml import etree
 
-from tests.harness import USERS, error_code, signed_query
+from cloudbridge.app import MAX_BODY_BYTES
+from cloudbridge.protocol import sigv2
+from tests.harness import QUERY_PATH, USERS, error_code, signed_query
 
 REPLACEMENT = "\ufffd"
 UNKNOWN_INSTANCE = "i-0123456789abcdef0"
@@ -149,3 +156,59 @@ def test_presigned_date_in_year_9999(cloud):
     response = requests.get(cloud.endpoint() + "?" + query, timeout=30)
     assert response.status_code == 400
     assert error_code(response) == "RequestExpired"
+
+
+# Request bodies
+
+def signed_form(cloud, user, params):
+    """Return the SigV2-signed form body of a POST Query request, as signed_query sends it."""
+    u = USERS[user]
+    signed = dict(params, AWSAccessKeyId=u.access_key, SignatureMethod="HmacSHA256",
+                  SignatureVersion="2", Version="2010-11-15",
+                  Timestamp=datetime.datetime.now(datetime.timezone.utc).strftime(
+                      "%Y-%m-%dT%H:%M:%SZ"))
+    signed["Signature"] = sigv2.sign("POST", "127.0.0.1:%d" % cloud.bridge.port, QUERY_PATH,
+                                     signed, u.secret_key)
+    return urlencode(signed).encode("ascii")
+
+
+def test_negative_content_length(cloud):
+    connection = http.client.HTTPConnection("127.0.0.1", cloud.bridge.port, timeout=10)
+    try:
+        connection.putrequest("POST", QUERY_PATH)
+        connection.putheader("Content-Type", "application/x-www-form-urlencoded")
+        connection.putheader("Content-Length", "-1")
+        connection.endheaders(b"Action=CloudEC2Version&Version=2010-11-15")
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 400
+    root = etree.fromstring(body)
+    assert root.findtext("Errors/Error/Code") == "InvalidParameterValue"
+    assert "Content-Length" in root.findtext("Errors/Error/Message")
+
+
+def test_chunked_body_read(cloud):
+    body = signed_form(cloud, "alice", {"Action": "DescribeRegions"})
+
+    def chunks():
+        yield body[:20]
+        yield body[20:]
+
+    response = requests.post(cloud.endpoint(), data=chunks(), timeout=30, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 200, response.text
+    assert b"DescribeRegionsResponse" in response.content
+
+
+def test_chunked_body_too_large(cloud):
+    def chunks():
+        yield b"Action=DescribeRegions&Pad="
+        yield b"a" * MAX_BODY_BYTES
+
+    response = requests.post(cloud.endpoint(), data=chunks(), timeout=30, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+    assert error_code(response) == "RequestEntityTooLarge"

@@ -1,10 +1,13 @@
-"""Malformed input at the protocol layer: characters XML 1.0 does not allow and
-nested parameters where one value is read."""
+"""Malformed input at the protocol layer: characters XML 1.0 does not allow,
+nested parameters where one value is read, and request bodies."""
+
+import io
 
 import pytest
 from lxml import etree
 
 from cloudbridge import errors
+from cloudbridge.app import MAX_BODY_BYTES, _read_body
 from cloudbridge.protocol.params import Parameters, Structure
 from cloudbridge.protocol.soap import fault_document
 from cloudbridge.protocol.xml import error_document, response_element, serialize, xml_safe
@@ -158,3 +161,84 @@ def test_filter_name_nested_rejected():
 def test_filter_single_value():
     params = Parameters.from_query({"Filter.1.Name": "image-id", "Filter.1.Value": "ami-1"})
     assert params.filters() == [("image-id", ["ami-1"])]
+
+
+# Request bodies
+
+class RecordingStream:
+    """A wsgi.input that returns `data` and records each size it is asked for."""
+
+    def __init__(self, data=b"", error=None):
+        self.stream = io.BytesIO(data)
+        self.error = error
+        self.sizes = []
+
+    def read(self, size=-1):
+        self.sizes.append(size)
+        if self.error is not None:
+            raise self.error
+        return self.stream.read(size)
+
+
+def environ_with(stream, content_length=None, transfer_encoding=None):
+    environ = {"wsgi.input": stream}
+    if content_length is not None:
+        environ["CONTENT_LENGTH"] = content_length
+    if transfer_encoding is not None:
+        environ["HTTP_TRANSFER_ENCODING"] = transfer_encoding
+    return environ
+
+
+def test_body_by_content_length():
+    stream = RecordingStream(b"Action=DescribeRegions&more")
+    assert _read_body(environ_with(stream, "22")) == b"Action=DescribeRegions"
+    assert stream.sizes == [22]
+
+
+@pytest.mark.parametrize("length", ["-1", "-0", "abc", "1e3", "+5", "\u0661"])
+def test_body_invalid_content_length(length):
+    stream = RecordingStream(b"Action=DescribeRegions")
+    with pytest.raises(errors.InvalidParameterValue) as raised:
+        _read_body(environ_with(stream, length))
+    assert raised.value.status == 400
+    assert "Content-Length" in raised.value.message
+    assert stream.sizes == []
+
+
+def test_body_content_length_too_large():
+    stream = RecordingStream()
+    with pytest.raises(errors.ClientError) as raised:
+        _read_body(environ_with(stream, str(MAX_BODY_BYTES + 1)))
+    assert raised.value.status == 413
+    assert raised.value.code == "RequestEntityTooLarge"
+    assert stream.sizes == []
+
+
+def test_body_chunked_read_to_end():
+    stream = RecordingStream(b"Action=DescribeRegions")
+    assert _read_body(environ_with(stream, transfer_encoding="chunked")) == \
+        b"Action=DescribeRegions"
+    assert stream.sizes == [MAX_BODY_BYTES + 1]
+
+
+def test_body_chunked_too_large():
+    stream = RecordingStream(b"a" * (MAX_BODY_BYTES + 10))
+    with pytest.raises(errors.ClientError) as raised:
+        _read_body(environ_with(stream, transfer_encoding="chunked"))
+    assert raised.value.status == 413
+    assert stream.sizes == [MAX_BODY_BYTES + 1]
+
+
+def test_body_chunked_malformed():
+    stream = RecordingStream(error=ValueError("Bad chunked transfer size: b'zz'"))
+    with pytest.raises(errors.ClientError) as raised:
+        _read_body(environ_with(stream, transfer_encoding="chunked"))
+    assert raised.value.status == 400
+    assert "Bad chunked transfer size" in raised.value.message
+
+
+def test_body_absent():
+    stream = RecordingStream(b"ignored")
+    assert _read_body(environ_with(stream)) == b""
+    assert _read_body(environ_with(stream, "0")) == b""
+    assert stream.sizes == []

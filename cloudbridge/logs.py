@@ -19,16 +19,35 @@ _SECRET_PATTERNS = [
                r"[^&\s\"',]+"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
 ]
+_DEFAULT_FORMATTER = logging.Formatter()
+
+
+def mask_secrets(text):
+    """Return text with every secret-shaped part replaced by ****."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "****", text)
+    return text
 
 
 class SecretFilter(logging.Filter):
+    """Mask secrets in a record's message, exception traceback and stack text.
+
+    The traceback is formatted here with logging's default formatting and
+    stored masked in record.exc_text, which formatters then print instead
+    of formatting record.exc_info again.
+    """
+
     def filter(self, record):
         message = record.getMessage()
-        masked = message
-        for pattern in _SECRET_PATTERNS:
-            masked = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "****", masked)
+        masked = mask_secrets(message)
         if masked != message:
             record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _DEFAULT_FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_secrets(record.stack_info)
         return True
 
 

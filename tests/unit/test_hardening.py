@@ -1,13 +1,15 @@
-"""Malformed input at the protocol layer: characters XML 1.0 does not allow,
-nested parameters where one value is read, and request bodies."""
+"""Malformed input at the protocol layer: characters XML cannot carry, nested
+parameters where one value is read, request bodies, and secrets in tracebacks."""
 
 import io
+import logging
 
 import pytest
 from lxml import etree
 
 from cloudbridge import errors
 from cloudbridge.app import MAX_BODY_BYTES, _read_body
+from cloudbridge.logs import SecretFilter
 from cloudbridge.protocol.params import Parameters, Structure
 from cloudbridge.protocol.soap import fault_document
 from cloudbridge.protocol.xml import error_document, response_element, serialize, xml_safe
@@ -242,3 +244,52 @@ def test_body_absent():
     assert _read_body(environ_with(stream)) == b""
     assert _read_body(environ_with(stream, "0")) == b""
     assert stream.sizes == []
+
+
+# Secrets in logged exceptions
+
+def logged_text(log_call):
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(SecretFilter())
+    logger = logging.getLogger("tests.hardening")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        log_call(logger)
+    finally:
+        logger.removeHandler(handler)
+    return output.getvalue()
+
+
+def test_exception_traceback_masked():
+    def log_call(logger):
+        try:
+            raise RuntimeError("request failed: secretkey=abc&accesskey=AKID1")
+        except RuntimeError:
+            logger.exception("request %s failed", "req-1")
+
+    text = logged_text(log_call)
+    assert "Traceback" in text
+    assert "RuntimeError: request failed: secretkey=****&accesskey=AKID1" in text
+    assert "abc" not in text
+
+
+def test_exception_passed_as_exc_info_masked():
+    error = ValueError("Signature=c2VjcmV0 does not match")
+    text = logged_text(lambda logger: logger.error(
+        "check failed", exc_info=(ValueError, error, None)))
+    assert "ValueError: Signature=**** does not match" in text
+    assert "c2VjcmV0" not in text
+
+
+def test_stack_info_masked():
+    def log_call(logger):
+        # The stack shows this source line, secret-shaped text included.
+        logger.warning("lookup of secretkey=abc", stack_info=True)
+
+    text = logged_text(log_call)
+    assert "Stack (most recent call last)" in text
+    assert 'logger.warning("lookup of secretkey=****", stack_info=True)' in text
+    assert "abc" not in text

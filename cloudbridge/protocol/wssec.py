@@ -321,13 +321,22 @@ def check_timestamp(timestamp, now, max_skew=MAX_CLOCK_SKEW):
     return created, expires
 
 
+def certificate_validity(certificate):
+    """Return the (not before, not after) times of a certificate as aware UTC datetimes."""
+    if hasattr(certificate, "not_valid_before_utc"):
+        return certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    # cryptography before 42 has only the naive properties, which are in UTC.
+    return (certificate.not_valid_before.replace(tzinfo=timezone.utc),
+            certificate.not_valid_after.replace(tzinfo=timezone.utc))
+
+
 def check_certificate_validity(certificate, now):
-    if now < certificate.not_valid_before_utc:
-        _reject("The certificate is not valid before %s."
-                % certificate.not_valid_before_utc.isoformat())
-    if now > certificate.not_valid_after_utc:
+    not_before, not_after = certificate_validity(certificate)
+    if now < not_before:
+        _reject("The certificate is not valid before %s." % not_before.isoformat())
+    if now > not_after:
         _reject("The certificate expired at %s; register a new one with SetCertificate."
-                % certificate.not_valid_after_utc.isoformat())
+                % not_after.isoformat())
 
 
 def verify_envelope(envelope, now=None):

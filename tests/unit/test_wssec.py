@@ -369,6 +369,27 @@ def test_certificate_validity_period(signer):
         wssec.check_certificate_validity(certificate, earlier)
 
 
+class NaiveValidityCertificate:
+    """A certificate as cryptography before 42 has it: validity times naive, in UTC."""
+
+    not_valid_before = datetime.datetime(2026, 1, 1)
+    not_valid_after = datetime.datetime(2027, 1, 1)
+
+
+def test_certificate_validity_without_utc_properties():
+    certificate = NaiveValidityCertificate()
+    assert wssec.certificate_validity(certificate) == (
+        datetime.datetime(2026, 1, 1, tzinfo=UTC), datetime.datetime(2027, 1, 1, tzinfo=UTC))
+    wssec.check_certificate_validity(certificate, datetime.datetime(2026, 6, 1, tzinfo=UTC))
+    with pytest.raises(errors.AuthFailure) as raised:
+        wssec.check_certificate_validity(certificate,
+                                         datetime.datetime(2027, 1, 1, 0, 0, 1, tzinfo=UTC))
+    assert "expired at 2027-01-01T00:00:00+00:00" in raised.value.message
+    with pytest.raises(errors.AuthFailure):
+        wssec.check_certificate_validity(certificate,
+                                         datetime.datetime(2025, 12, 31, 23, 59, tzinfo=UTC))
+
+
 def test_not_a_soap11_envelope():
     envelope = etree.fromstring(
         b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body/></e:Envelope>')

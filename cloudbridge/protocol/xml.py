@@ -9,10 +9,11 @@ writes it as EC2 XML in the namespace of the request's Version:
   schema wants for required sets);
 * None is left out; booleans are written `true`/`false`; datetimes in
   ISO 8601 UTC with milliseconds;
-* a character that XML 1.0 does not allow (a C0 control other than tab,
-  line feed and carriage return, a lone surrogate, U+FFFE or U+FFFF) is
-  written as U+FFFD REPLACEMENT CHARACTER, so that a value stored before
-  such input was rejected cannot break every response that lists it.
+* a character that XML 1.0 does not allow is written as U+FFFD
+  REPLACEMENT CHARACTER.  These are the C0 controls other than tab, line
+  feed and carriage return, lone surrogates, U+FFFE and U+FFFF.  A value
+  stored with one of them (in CloudStack, or before such parameters were
+  rejected) then cannot break every response that lists it.
 """
 
 import datetime

@@ -166,7 +166,7 @@ def launch_parameters(ctx):
     group_names = params.strings("SecurityGroup")
     group_ids = params.strings("SecurityGroupId")
 
-    zone = find_zone(ctx, params.structure("Placement").get("AvailabilityZone"))
+    zone = find_zone(ctx, params.structure("Placement").string("AvailabilityZone"))
     template = find_template(ctx, image_id)
     check_template_zone(ctx, template, image_id, zone)
     deploy = {

@@ -212,3 +212,10 @@ def test_chunked_body_too_large(cloud):
         "Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 413
     assert error_code(response) == "RequestEntityTooLarge"
+
+
+def test_nested_placement_list_is_client_error(cloud):
+    response = signed_query(cloud, "alice", {"Action": "RunInstances", "ImageId": "ami-1",
+                                             "Placement.AvailabilityZone.1.x": "zone1"})
+    assert response.status_code == 400
+    assert error_code(response) == "InvalidParameterValue"

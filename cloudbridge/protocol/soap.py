@@ -11,6 +11,7 @@ with HTTP status 500 and a faultcode of `soapenv:Client.<EC2 code>` or
 `soapenv:Server.<EC2 code>`.
 """
 
+import hashlib
 import logging
 import re
 
@@ -114,7 +115,24 @@ def authenticate(envelope, store, now=None):
         raise errors.AuthFailure(
             "The certificate that signed the request (SHA-256 %s) is not registered; "
             "register it with SetCertificate, e.g. cloud-bridge-register --cert." % cert_id)
+    check_not_replayed(envelope, signed, store)
     return credentials, signed.body
+
+
+def check_not_replayed(envelope, signed, store):
+    """Reject a signed envelope that was already accepted while its timestamp is valid.
+
+    The store is shared, so a request captured and sent again to another
+    server behind the same load balancer is rejected too.
+    """
+    value = envelope.findtext(".//{%s}SignatureValue" % wssec.DS_NS) or ""
+    digest = hashlib.sha256("".join(value.split()).encode("ascii")).hexdigest()
+    valid_until = signed.created + wssec.MAX_CLOCK_SKEW
+    if signed.expires is not None:
+        valid_until = min(valid_until, signed.expires)
+    if not store.remember_signature(digest, valid_until):
+        raise errors.AuthFailure("This signed request was already received; sign each "
+                                 "request anew (a new wsu:Timestamp).")
 
 
 class _HeaderError(Exception):

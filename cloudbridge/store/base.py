@@ -497,6 +497,25 @@ class Store:
             return found
         return self._run(work) if requested else {}
 
+    # SOAP replay protection.
+
+    def remember_signature(self, digest, valid_until):
+        """Record a signature digest until valid_until (aware UTC); False if already seen.
+
+        Rows whose time has passed are deleted on the way.
+        """
+        check_text("signature digest", digest)
+        until = self._db.to_db_time(valid_until.astimezone(timezone.utc).replace(
+            tzinfo=None, microsecond=0) + timedelta(seconds=1))
+
+        def work(cursor):
+            cursor.execute(self._sql("DELETE FROM seen_signatures WHERE valid_until < ?"),
+                           (self._db.to_db_time(_utc_now()),))
+            return self._execute_ignoring_duplicate(
+                cursor, "INSERT INTO seen_signatures (digest, valid_until) VALUES (?, ?)",
+                (digest, until))
+        return self._run(work, write=True)
+
     # RunInstances client tokens.
 
     def claim_client_token(self, owner, token, request_digest):

@@ -15,6 +15,8 @@ Schema versions:
    while EC2 lists terminated instances for about an hour.
    `resource_details`: values EC2 shows that CloudStack does not keep or
    return (a snapshot's description, an instance's user data).
+   `seen_signatures`: digests of the SOAP signatures accepted while their
+   timestamps are valid, so that a captured request is not run twice.
 
 Upgrades add and widen; they never drop a table, a column or a row.  The
 original's S3 tables (`sbucket`, `sobject` ...) are left as they are.
@@ -181,6 +183,19 @@ TABLES = {
                 PRIMARY KEY (kind, cloudstack_id, name)
             )""",
     },
+    "seen_signatures": {
+        "mysql": """
+            CREATE TABLE IF NOT EXISTS seen_signatures (
+                digest VARCHAR(64) NOT NULL PRIMARY KEY,
+                valid_until DATETIME NOT NULL,
+                KEY ix_seen_signatures_valid_until (valid_until)
+            ) %s""" % MYSQL_OPTIONS,
+        "sqlite": """
+            CREATE TABLE IF NOT EXISTS seen_signatures (
+                digest VARCHAR(64) NOT NULL PRIMARY KEY,
+                valid_until TEXT NOT NULL
+            )""",
+    },
     # One row per schema version applied; the current version is the maximum.
     "schema_version": {
         "mysql": """
@@ -268,7 +283,7 @@ def _upgrade_to_2(db, cursor):
 
 def _upgrade_to_3(db, cursor):
     # NOTE: uses the current DDL, as _upgrade_to_2 does.
-    create_tables(db, cursor, ("terminated_instances", "resource_details"))
+    create_tables(db, cursor, ("terminated_instances", "resource_details", "seen_signatures"))
 
 
 def _add_unique_index(db, cursor, table, column, index_name):

@@ -567,3 +567,20 @@ def test_server_error_fault_code():
     assert fault.findtext("faultcode") == "soapenv:Server.Unavailable"
     assert fault.findtext("faultstring") == "CloudStack is not reachable."
     assert fault.findtext("detail/RequestID") == "req-1"
+
+
+def test_replayed_request_rejected_on_every_server(cloud, soap, alice_certificate):
+    second = cloud.servers[1] if len(cloud.servers) > 1 else cloud.add_server()
+    body = signed_request("CreateKeyPair", BASE, {"keyName": "replayed-key"},
+                          *alice_certificate)
+    first = SoapResponse(soap.post(body, soap_action="CreateKeyPair"))
+    assert first.status == 200, first.raw
+    again = SoapResponse(soap.post(body, soap_action="CreateKeyPair"))
+    assert_fault(again, "soapenv:Client.AuthFailure")
+    assert "already received" in again.faultstring
+    elsewhere = SoapClient(second.url, *alice_certificate)
+    replayed = SoapResponse(elsewhere.post(body, soap_action="CreateKeyPair"))
+    assert_fault(replayed, "soapenv:Client.AuthFailure")
+    keys = cloud.cloudstack("alice").list("listSSHKeyPairs", "sshkeypair", name="replayed-key")
+    assert len(keys) == 1
+    soap.call("DeleteKeyPair", BASE, {"keyName": "replayed-key"})

@@ -687,3 +687,17 @@ def test_take_over_stale_client_token(store):
     assert store.take_over_client_token("AK1", "tok", "digest", -60) is False
     assert store.claim_client_token("AK1", "tok", "digest").reservation_id == \
         "r-0123456789abcdef0"
+
+
+def test_remember_signature_once(store):
+    from datetime import datetime, timedelta, timezone
+
+    later = datetime.now(timezone.utc) + timedelta(minutes=15)
+    assert store.remember_signature("a" * 64, later) is True
+    assert store.remember_signature("a" * 64, later) is False
+    assert store.remember_signature("b" * 64, later) is True
+    # A digest whose time has passed is forgotten on the next call.
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    assert store.remember_signature("c" * 64, past) is True
+    assert store.remember_signature("d" * 64, later) is True
+    assert store.remember_signature("c" * 64, later) is True

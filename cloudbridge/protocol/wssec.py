@@ -299,8 +299,8 @@ def check_timestamp(timestamp, now, max_skew=MAX_CLOCK_SKEW):
     Created must lie within `max_skew` of now, in either direction, and
     Expires, when present, must still lie ahead of now.
     """
-    # NOTE: no replay cache: a captured request verifies again until its
-    # Timestamp expires or is older than max_skew.
+    # A captured request would verify again until its Timestamp expires or is
+    # older than max_skew; soap.check_not_replayed rejects the second copy.
     created = parse_datetime(_only_child(timestamp, WSU_NS, "Created", "wsu:Timestamp").text)
     expires_elements = _children(timestamp, _qname(WSU_NS, "Expires"))
     if len(expires_elements) > 1:

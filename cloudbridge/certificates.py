@@ -1,9 +1,9 @@
 """X.509 certificates of SOAP users: their store key and the proof of possession.
 
 SetCertificate binds a certificate to the access key that signs the
-request.  So that nobody can bind someone else's (public) certificate to
-their own keys, the request carries a proof: a signature by the
-certificate's private key over the access key and the certificate's id.
+request.  The request also carries a proof, a signature by the
+certificate's private key over the access key and the certificate's id,
+so that a user cannot bind another user's public certificate to their own keys.
 """
 
 import base64
@@ -21,7 +21,7 @@ class ProofError(ValueError):
 
 
 def certificate_id(certificate):
-    """The store's key for a certificate: its SHA-256 fingerprint in hex."""
+    """Return the store's key for a certificate: its SHA-256 fingerprint in hex."""
     der = certificate.public_bytes(serialization.Encoding.DER)
     return hashlib.sha256(der).hexdigest()
 

@@ -239,3 +239,7 @@ class InvalidAMINameDuplicate(ClientError):
 
 class InvalidAMIAttributeItemValue(ClientError):
     code = "InvalidAMIAttributeItemValue"
+
+
+class InvalidAssociationIDNotFound(NotFound):
+    code = "InvalidAssociationID.NotFound"

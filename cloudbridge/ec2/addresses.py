@@ -6,9 +6,10 @@ instance, DisassociateAddress ends it (the address stays allocated) and
 ReleaseAddress gives the address back.  The source NAT address of a
 network is CloudStack's own and is never shown or released as an elastic IP.
 
-Versions after 2010-11-15 also get `allocationId` (an `eipalloc-` id) and
-`domain` "standard", and AssociateAddress and ReleaseAddress accept
-AllocationId in place of PublicIp.
+Versions after 2010-11-15 also get `allocationId` (an `eipalloc-` id),
+`domain` "standard" and, while associated, `associationId` (an `eipassoc-`
+id, one per address).  AssociateAddress and ReleaseAddress accept
+AllocationId in place of PublicIp, and DisassociateAddress AssociationId.
 """
 
 import logging
@@ -24,12 +25,14 @@ from cloudbridge.ec2.zones import is_basic, list_zones
 LOG = logging.getLogger(__name__)
 
 ALLOCATION = "eipalloc"
+ASSOCIATION = "eipassoc"
 DOMAIN = "standard"
 
 ADDRESS_FILTERS = {
     "public-ip": lambda item: item["publicIp"],
     "instance-id": lambda item: item["instanceId"],
     "allocation-id": lambda item: item["allocationId"],
+    "association-id": lambda item: item["associationId"],
     "domain": lambda item: item["domain"],
 }
 
@@ -49,10 +52,13 @@ def address_items(ctx, addresses):
     """Render addresses as DescribeAddresses items, with every field the filters need."""
     instance_ids = ids.to_ec2(ctx, ids.INSTANCE, [a.get("virtualmachineid") for a in addresses])
     allocation_ids = ids.to_ec2(ctx, ALLOCATION, [a["id"] for a in addresses])
+    association_ids = ids.to_ec2(ctx, ASSOCIATION, [a["id"] for a in addresses
+                                                    if a.get("isstaticnat")])
     return [{
         "publicIp": a["ipaddress"],
         "instanceId": instance_ids.get(a.get("virtualmachineid")),
         "allocationId": allocation_ids[a["id"]],
+        "associationId": association_ids.get(a["id"]),
         "domain": DOMAIN,
         "privateIpAddress": a.get("vmipaddress") if a.get("virtualmachineid") else None,
     } for a in addresses]
@@ -62,7 +68,8 @@ def versioned(ctx, item):
     """Keep the elements of the request's version, in its schema's order."""
     shown = {"publicIp": item["publicIp"], "instanceId": item["instanceId"]}
     if not ctx.uses_base_version:
-        shown.update({"allocationId": item["allocationId"], "domain": item["domain"],
+        shown.update({"allocationId": item["allocationId"],
+                      "associationId": item["associationId"], "domain": item["domain"],
                       "privateIpAddress": item["privateIpAddress"]})
     return shown
 
@@ -95,7 +102,9 @@ def requested_address(ctx, addresses):
         raise errors.InvalidAllocationIDNotFound(
             "The allocation ID '%s' does not exist" % allocation_id)
     if not public_ip:
-        raise errors.MissingParameter("The request must contain the parameter PublicIp")
+        raise errors.MissingParameter("The request must contain the parameter PublicIp "
+                                      "(or AllocationId, or for DisassociateAddress "
+                                      "AssociationId)")
     for address in addresses:
         if address["ipaddress"] == public_ip:
             if not is_elastic(address):
@@ -200,7 +209,7 @@ def associate_address(ctx):
     vm = find_vms(ctx, [instance_id])[0][1]
     check_same_network(address, vm, instance_id)
     if address.get("isstaticnat") and address.get("virtualmachineid") == vm["id"]:
-        return {"return": True}
+        return association_response(ctx, address)
 
     # As in EC2, the address leaves the instance it was on, and the
     # instance gives up the elastic IP it had.
@@ -214,7 +223,15 @@ def associate_address(ctx):
         restore_static_nat(ctx, moved)
         raise
     LOG.info("elastic IP %s associated with VM %s", address["ipaddress"], vm["id"])
-    return {"return": True}
+    return association_response(ctx, address)
+
+
+def association_response(ctx, address):
+    if ctx.uses_base_version:
+        return {"return": True}
+    # One association id per address: it names the address's current association.
+    return {"return": True,
+            "associationId": ids.to_ec2(ctx, ASSOCIATION, [address["id"]])[address["id"]]}
 
 
 def restore_static_nat(ctx, addresses):
@@ -228,9 +245,24 @@ def restore_static_nat(ctx, addresses):
                       address["ipaddress"], address["virtualmachineid"], exc)
 
 
+def associated_address(ctx, addresses, association_id):
+    address_id = ids.resolve_one(ctx, ASSOCIATION, association_id,
+                                 errors.InvalidAssociationIDNotFound)
+    for address in addresses:
+        if address["id"] == address_id and address.get("isstaticnat"):
+            return address
+    raise errors.InvalidAssociationIDNotFound(
+        "The association ID '%s' does not exist" % association_id)
+
+
 @action("DisassociateAddress")
 def disassociate_address(ctx):
-    address = requested_address(ctx, list_public_addresses(ctx))
+    addresses = list_public_addresses(ctx)
+    association_id = ctx.params.get("AssociationId")
+    if association_id:
+        address = associated_address(ctx, addresses, association_id)
+    else:
+        address = requested_address(ctx, addresses)
     if not address.get("isstaticnat"):
         # The address already has no instance, and EC2 returns true here too.
         return {"return": True}

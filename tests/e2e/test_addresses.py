@@ -398,3 +398,26 @@ def test_allocate_in_basic_zone_with_elastic_ip():
 
     cloudstack.list = elastic_list
     assert allocation_target(types.SimpleNamespace(cloudstack=cloudstack)) == {"zoneid": "z1"}
+
+
+def test_association_id(cloud, instances):
+    ec2 = cloud.boto3("alice")
+    allocated = ec2.allocate_address()
+    associated = ec2.associate_address(AllocationId=allocated["AllocationId"],
+                                       InstanceId=instances["advanced2"])
+    association_id = associated["AssociationId"]
+    assert re.match(r"^eipassoc-[0-9a-f]{17}$", association_id)
+    described = ec2.describe_addresses(AllocationIds=[allocated["AllocationId"]])["Addresses"]
+    assert described[0]["AssociationId"] == association_id
+    by_filter = ec2.describe_addresses(Filters=[{"Name": "association-id",
+                                                 "Values": [association_id]}])["Addresses"]
+    assert [a["PublicIp"] for a in by_filter] == [allocated["PublicIp"]]
+
+    ec2.disassociate_address(AssociationId=association_id)
+    assert cloudstack_addresses(cloud)[allocated["PublicIp"]]["isstaticnat"] is False
+    assert "AssociationId" not in ec2.describe_addresses(
+        AllocationIds=[allocated["AllocationId"]])["Addresses"][0]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        ec2.disassociate_address(AssociationId=association_id)
+    assert raised.value.response["Error"]["Code"] == "InvalidAssociationID.NotFound"
+    ec2.release_address(AllocationId=allocated["AllocationId"])

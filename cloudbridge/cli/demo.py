@@ -132,6 +132,9 @@ def main(argv=None):
     parser.add_argument("--bridge-port", type=int, default=int(os.environ.get("BRIDGE_PORT", 8090)))
     args = parser.parse_args(argv)
 
+    # Ctrl-C stops the demo even when it was started from a shell that
+    # ignores SIGINT for background commands.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     check_port_free(args.simulator_port, "the CloudStack simulator", "SIMULATOR_PORT")
     check_port_free(args.bridge_port, "CloudBridge", "BRIDGE_PORT")
     base = os.path.abspath(args.dir)

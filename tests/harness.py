@@ -220,6 +220,11 @@ def xml_text(body, path):
     return [e.text for e in root.findall(path)]
 
 
+def calls(cloud, command):
+    """The CloudStack calls of one command that the simulator received, in order."""
+    return [c for c in cloud.simulator.calls if c["command"] == command]
+
+
 def signed_query(cloud, user, params, timestamp=None, secret=None, method="POST",
                  version="2010-11-15", server=None):
     """Send a SigV2-signed Query request with requests; return the response."""

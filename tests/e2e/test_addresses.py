@@ -9,17 +9,13 @@ import pytest
 
 from cloudbridge import errors
 from cloudbridge.ec2.addresses import allocation_target
-from tests.harness import error_code, signed_query, xml_text
+from tests.harness import calls, error_code, signed_query, xml_text
 
 UNKNOWN_IP = "192.0.2.250"
 UNKNOWN_INSTANCE = "i-0123456789abcdef0"
 # The simulator's public range of the Advanced zone.
 ADVANCED_PUBLIC = re.compile(r"^198\.51\.100\.\d+$")
 EIPALLOC = re.compile(r"^eipalloc-[0-9a-f]{17}$")
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def cloudstack_addresses(cloud, user="alice"):

@@ -4,14 +4,10 @@ import boto.exception
 import botocore.exceptions
 import pytest
 
-from tests.harness import error_code, signed_query, xml_text
+from tests.harness import calls, error_code, signed_query, xml_text
 
 UNKNOWN_IMAGE = "ami-0123456789abcdef0"
 PUBLIC_DEBIAN = "Debian 7 x86_64 (community)"
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def client_error(excinfo):

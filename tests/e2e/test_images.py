@@ -12,7 +12,7 @@ import boto.exception
 import botocore.exceptions
 import pytest
 
-from tests.harness import error_code, signed_query
+from tests.harness import calls, error_code, signed_query
 
 EC2_IMAGE_ID = re.compile(r"^ami-[0-9a-f]{17}$")
 UNKNOWN_IMAGE = "ami-0123456789abcdef0"
@@ -26,10 +26,6 @@ PUBLIC = {PUBLIC_CENTOS, PUBLIC_UBUNTU, PUBLIC_DEBIAN}
 BOB_CENTOS = "bob-centos"
 BOB_UBUNTU = "bob-ubuntu"
 BOB = {BOB_CENTOS, BOB_UBUNTU}
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def client_error(excinfo):

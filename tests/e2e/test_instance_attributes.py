@@ -8,13 +8,9 @@ import boto.exception
 import botocore.exceptions
 import pytest
 
-from tests.harness import error_code, signed_query, xml_text
+from tests.harness import calls, error_code, signed_query, xml_text
 
 UNKNOWN_INSTANCE = "i-0123456789abcdef0"
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def client_error(excinfo):

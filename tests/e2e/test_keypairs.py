@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.harness import error_code, signed_query
+from tests.harness import calls, error_code, signed_query
 
 
 def md5_fingerprint(openssh_line):
@@ -37,10 +37,6 @@ def rfc4716(openssh_line):
 
 def cloudstack_keys(cloud, user="alice"):
     return {k["name"]: k for k in cloud.cloudstack(user).list("listSSHKeyPairs", "sshkeypair")}
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def client_error(call):

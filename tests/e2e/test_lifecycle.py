@@ -7,7 +7,7 @@ import re
 import botocore.exceptions
 import pytest
 
-from tests.harness import wait_for, wait_for_instance_state
+from tests.harness import calls, wait_for, wait_for_instance_state
 
 EC2_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{17}$")
 EC2_IMAGE_ID = re.compile(r"^ami-[0-9a-f]{17}$")
@@ -19,10 +19,6 @@ def cloudstack_vm(cloud, vm_id):
     found = cloud.cloudstack("admin").list("listVirtualMachines", "virtualmachine",
                                            listall=True, id=vm_id)
     return found[0] if found else None
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def centos_image(images):

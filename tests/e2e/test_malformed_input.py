@@ -14,7 +14,7 @@ from lxml import etree
 
 from cloudbridge.app import MAX_BODY_BYTES
 from cloudbridge.protocol import sigv2
-from tests.harness import QUERY_PATH, USERS, error_code, signed_query
+from tests.harness import QUERY_PATH, USERS, calls, error_code, signed_query
 
 REPLACEMENT = "\ufffd"
 UNKNOWN_INSTANCE = "i-0123456789abcdef0"
@@ -23,10 +23,6 @@ UNKNOWN_INSTANCE = "i-0123456789abcdef0"
 def image_id(cloud):
     images = cloud.boto3("alice").describe_images()["Images"]
     return next(i["ImageId"] for i in images if "CentOS" in i["Name"])
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def error_message(response):

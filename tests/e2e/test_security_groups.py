@@ -6,13 +6,9 @@ import boto.exception
 import botocore.exceptions
 import pytest
 
-from tests.harness import error_code, signed_query, xml_text
+from tests.harness import calls, error_code, signed_query, xml_text
 
 EC2_GROUP_ID = re.compile(r"^sg-[0-9a-f]{17}$")
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def cloudstack_group(cloud, name, user="alice"):

@@ -13,7 +13,7 @@ from lxml import etree
 from cloudbridge import errors
 from cloudbridge.cli import register
 from cloudbridge.protocol.soap import fault_document
-from tests.harness import USERS, assert_valid, wait_for
+from tests.harness import USERS, assert_valid, calls, wait_for
 from tests.soap_client import (SOAP_NS, SoapClient, SoapResponse, certificate_pem,
                                ec2_namespace, make_certificate, operation_element, serialize,
                                sign_envelope, signed_request, unsigned_envelope)
@@ -46,10 +46,6 @@ def alice_certificate(cloud, tmp_path_factory):
 @pytest.fixture
 def soap(cloud, alice_certificate):
     return SoapClient(cloud.bridge.url, *alice_certificate)
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def cloudstack_vm(cloud, vm_id):

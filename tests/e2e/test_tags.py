@@ -8,7 +8,7 @@ import pytest
 
 from cloudbridge import errors
 from cloudbridge.ec2.tag_actions import change_tags
-from tests.harness import error_code, signed_query
+from tests.harness import calls, error_code, signed_query
 
 UNKNOWN_IDS = {
     "i-0123456789abcdef0": "InvalidInstanceID.NotFound",
@@ -17,10 +17,6 @@ UNKNOWN_IDS = {
     "snap-0123456789abcdef0": "InvalidSnapshot.NotFound",
     "sg-0123456789abcdef0": "InvalidGroup.NotFound",
 }
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def client_error(call):

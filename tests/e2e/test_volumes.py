@@ -6,15 +6,11 @@ import boto.exception
 import botocore.exceptions
 import pytest
 
-from tests.harness import error_code, signed_query, xml_text
+from tests.harness import calls, error_code, signed_query, xml_text
 
 GIB = 2 ** 30
 EC2_VOLUME_ID = re.compile(r"^vol-[0-9a-f]{17}$")
 UNKNOWN_VOLUME = "vol-0123456789abcdef0"
-
-
-def calls(cloud, command):
-    return [c for c in cloud.simulator.calls if c["command"] == command]
 
 
 def cloudstack_id(cloud, ec2_id):

@@ -1,8 +1,8 @@
 """EC2 errors.
 
 Every error a client can see is an `EC2Error` carrying its EC2 code and HTTP
-status; `cloudbridge.protocol.render` turns it into the Query API's
-`<Response><Errors>` document or a SOAP Fault.  Codes are written without the
+status.  `cloudbridge.protocol.xml.error_document` writes it as the Query
+API's `<Response><Errors>` document, `cloudbridge.protocol.soap` as a SOAP Fault.  Codes are written without the
 `Client.`/`Server.` prefixes, as EC2 writes them on the Query API.
 """
 
@@ -30,7 +30,7 @@ class EC2Error(Exception):
 
 
 class ClientError(EC2Error):
-    """An error in the request: HTTP 400 unless a subclass says otherwise."""
+    """An error in the request: HTTP 400 unless a subclass sets another status."""
 
     code = "InvalidRequest"
     status = 400
@@ -78,7 +78,7 @@ class UnsupportedOperation(ClientError):
 
 
 class InvalidFilter(ClientError):
-    # EC2 answers an unknown filter name with InvalidParameterValue.
+    # EC2 rejects an unknown filter name with InvalidParameterValue.
     code = "InvalidParameterValue"
 
 

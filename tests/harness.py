@@ -11,8 +11,11 @@ import os
 import subprocess
 import sys
 
+import boto.exception
 import boto3
 import botocore.config
+import botocore.exceptions
+import pytest
 from lxml import etree
 
 from cloudbridge.cli.register import send_action
@@ -223,6 +226,27 @@ def xml_text(body, path):
 def calls(cloud, command):
     """The CloudStack calls of one command that the simulator received, in order."""
     return [c for c in cloud.simulator.calls if c["command"] == command]
+
+
+def cloudstack_id(cloud, ec2_id):
+    """The CloudStack id the store maps an EC2 id to."""
+    kind = ec2_id.split("-")[0]
+    return cloud.stores[0].cloudstack_ids(kind, [ec2_id])[ec2_id]
+
+
+def boto3_code(call, *args, **kwargs):
+    """The EC2 error code of a boto3 call that must fail."""
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        call(*args, **kwargs)
+    return raised.value.response["Error"]["Code"]
+
+
+def boto2_code(call, *args, **kwargs):
+    """The EC2 error code of a boto 2 call that must fail with HTTP 400."""
+    with pytest.raises(boto.exception.EC2ResponseError) as raised:
+        call(*args, **kwargs)
+    assert raised.value.status == 400
+    return raised.value.error_code
 
 
 def signed_query(cloud, user, params, timestamp=None, secret=None, method="POST",

@@ -123,9 +123,9 @@ class CloudStackClient:
             LOG.error("CloudStack %s answered HTTP %d without a JSON envelope",
                       command, response.status_code)
             if response.status_code >= 500 or response.status_code == 404:
-                raise errors.Unavailable("The CloudStack management server answered "
+                raise errors.Unavailable("The CloudStack management server returned "
                                          "HTTP %d; try again later." % response.status_code)
-            raise errors.InternalError("CloudStack %s returned an unreadable answer" % command)
+            raise errors.InternalError("CloudStack %s returned an unreadable response" % command)
         # Take the single top-level key instead of computing it, because some commands
         # respond under a name without the "response" suffix.
         payload = next(iter(body.values()))

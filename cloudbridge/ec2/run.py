@@ -114,7 +114,7 @@ def find_network(ctx, zone):
 
 
 def instance_tags(ctx):
-    """The tags of TagSpecification.N for ResourceType instance, as [(key, value)]."""
+    """Return the tags of TagSpecification.N for ResourceType instance as [(key, value)]."""
     pairs = []
     for spec in ctx.params.structures("TagSpecification"):
         resource_type = spec.get("ResourceType")

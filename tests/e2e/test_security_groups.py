@@ -2,11 +2,9 @@
 
 import re
 
-import boto.exception
-import botocore.exceptions
 import pytest
 
-from tests.harness import calls, error_code, signed_query, xml_text
+from tests.harness import boto2_code, boto3_code, calls, error_code, signed_query, xml_text
 
 EC2_GROUP_ID = re.compile(r"^sg-[0-9a-f]{17}$")
 
@@ -29,19 +27,6 @@ def cloudstack_rules(cloud, name, user="alice"):
         source = rule.get("cidr") or "%s/%s" % (rule["account"], rule["securitygroupname"])
         rules.add((rule["protocol"], *ports, source))
     return rules
-
-
-def boto3_code(call, *args, **kwargs):
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        call(*args, **kwargs)
-    return raised.value.response["Error"]["Code"]
-
-
-def boto2_code(call, *args, **kwargs):
-    with pytest.raises(boto.exception.EC2ResponseError) as raised:
-        call(*args, **kwargs)
-    assert raised.value.status == 400
-    return raised.value.error_code
 
 
 def image_id(cloud):

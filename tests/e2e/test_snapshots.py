@@ -2,19 +2,14 @@
 
 import re
 
-import boto.exception
 import botocore.exceptions
 import pytest
 
-from tests.harness import calls, error_code, signed_query, xml_text
+from tests.harness import (boto2_code, boto3_code, calls, cloudstack_id,
+                           error_code, signed_query, xml_text)
 
 EC2_SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{17}$")
 UNKNOWN_SNAPSHOT = "snap-0123456789abcdef0"
-
-
-def cloudstack_id(cloud, ec2_id):
-    kind = ec2_id.split("-")[0]
-    return cloud.stores[0].cloudstack_ids(kind, [ec2_id])[ec2_id]
 
 
 def cloudstack_snapshot(cloud, snapshot_id, user="alice"):
@@ -22,19 +17,6 @@ def cloudstack_snapshot(cloud, snapshot_id, user="alice"):
     found = cloud.cloudstack(user).list("listSnapshots", "snapshot", listall=True)
     by_id = {s["id"]: s for s in found}
     return by_id.get(cloudstack_id(cloud, snapshot_id))
-
-
-def boto3_code(call, *args, **kwargs):
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        call(*args, **kwargs)
-    return raised.value.response["Error"]["Code"]
-
-
-def boto2_code(call, *args, **kwargs):
-    with pytest.raises(boto.exception.EC2ResponseError) as raised:
-        call(*args, **kwargs)
-    assert raised.value.status == 400
-    return raised.value.error_code
 
 
 def ready_volume(cloud, user, size):
